@@ -1,0 +1,10 @@
+// The built-in provider types. The core looks types up here and never imports a provider by name;
+// each entry loads its module only when a config uses that type. A new provider is one new file
+// in providers/ and one line here.
+import type { AnyProviderDefinition } from "../src/provider.js";
+
+type Loader = () => Promise<{ default: AnyProviderDefinition }>;
+
+export const builtinProviders: Readonly<Record<string, Loader>> = {
+  dockercfg: () => import("./dockercfg.js"),
+};

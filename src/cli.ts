@@ -1,0 +1,175 @@
+// The command line (DESIGN.md, "Command line"): no subcommand is the kubelet plugin; the rest are for
+// people. This is the only layer that writes to stdout or prints errors, once, on one line.
+import fs from "node:fs";
+import { CredmuxError, describeError } from "./errors.js";
+import { LOG_LEVELS, RunLogger, type LogLevel } from "./log.js";
+import { SecretSet } from "./secrets.js";
+import { commands, type CommandContext } from "./commands/index.js";
+
+declare const __CREDMUX_VERSION__: string;
+
+/** Where a run reads and writes; tests hand in their own. */
+export interface CliIo {
+  readStdin(): Promise<string>;
+  stdinIsTerminal: boolean;
+  writeStdout(text: string): void;
+  writeStderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  now(): number;
+  /** The fd log lines go to (2). */
+  logFd: number;
+}
+
+const MAX_STDIN_BYTES = 1 << 20;
+
+/** The real process's io. stdin is read synchronously: cheaper than starting a stream, and it is one small document. */
+export function processIo(): CliIo {
+  return {
+    readStdin: async () => {
+      let data: Buffer;
+      try {
+        data = fs.readFileSync(0);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "EAGAIN") data = await readStdinStream();
+        else if (code === "EOF" || code === "ENXIO") data = Buffer.alloc(0);
+        else throw new CredmuxError("request", `cannot read stdin (${code ?? (error as Error).message})`);
+      }
+      if (data.length > MAX_STDIN_BYTES) throw new CredmuxError("request", `request on stdin is ${data.length} bytes, larger than the ${MAX_STDIN_BYTES}-byte limit`);
+      return data.toString("utf8");
+    },
+    stdinIsTerminal: stdinIsTerminal(),
+    writeStdout: (text) => fs.writeSync(1, text),
+    writeStderr: (text) => fs.writeSync(2, text),
+    env: process.env,
+    cwd: process.cwd(),
+    now: Date.now,
+    logFd: 2,
+  };
+}
+
+/**
+ * Whether fd 0 is a terminal. Not process.stdin.isTTY: touching process.stdin builds a stream and
+ * loads Node's stream modules, about 3 ms of every exec. A terminal is a character device other
+ * than /dev/null (which a kubelet-less test may pass).
+ */
+function stdinIsTerminal(): boolean {
+  try {
+    const stdin = fs.fstatSync(0);
+    return stdin.isCharacterDevice() && stdin.rdev !== fs.statSync("/dev/null").rdev;
+  } catch {
+    return false;
+  }
+}
+
+async function readStdinStream(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_STDIN_BYTES) break;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const GLOBAL_HELP = `Usage: credmux [command] [options]
+
+A kubelet image credential provider: one binary and one config for every registry.
+
+With no command, credmux is the kubelet exec plugin: it reads one CredentialProviderRequest
+on stdin and writes one CredentialProviderResponse on stdout.
+
+Commands:
+  check IMAGE...           resolve credentials as the kubelet exec would, secrets masked
+  explain IMAGE            which providers and patterns match an image, and why others do not
+  match PATTERN IMAGE      the kubelet's matchImages rule: exit 0 on a match, 1 otherwise
+  validate                 check the config file and print a summary
+  version                  print the version
+
+Options (every command):
+  --config FILE            the credmux config (default: $CREDMUX_CONFIG, else /etc/credmux/config.yaml)
+  --log-level LEVEL        debug, info, warn, error or silent (default: $CREDMUX_LOG_LEVEL, else the config, else warn)
+  -h, --help               show help for credmux or a command
+
+Run 'credmux COMMAND --help' for a command's options.
+`;
+
+export interface ParsedArgs {
+  command: string | undefined;
+  positionals: string[];
+  flags: Map<string, string | true>;
+}
+
+/** Splits argv into a command, positionals and --flags; flags that take a value are listed. */
+export function parseArgs(argv: readonly string[], valued: ReadonlySet<string>): ParsedArgs {
+  const flags = new Map<string, string | true>();
+  const positionals: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === "--") {
+      positionals.push(...argv.slice(index + 1));
+      break;
+    }
+    if (arg === "-h") {
+      flags.set("help", true);
+    } else if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const name = arg.slice(2, eq < 0 ? undefined : eq);
+      if (eq >= 0) flags.set(name, arg.slice(eq + 1));
+      else if (valued.has(name)) {
+        const value = argv[index + 1];
+        if (value === undefined) throw new CredmuxError("usage", `--${name} needs a value`, "see credmux --help");
+        flags.set(name, value);
+        index++;
+      } else flags.set(name, true);
+    } else positionals.push(arg);
+  }
+  const command = positionals.shift();
+  return { command, positionals, flags };
+}
+
+/** Runs one invocation; returns the exit status. Every error ends as one line on stderr. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const secrets = new SecretSet();
+  const log = new RunLogger({ level: "warn", file: "", fd: io.logFd }, secrets);
+  try {
+    const valued = new Set(["config", "log-level", "provider", "format", "merge", "profile", "root"]);
+    const args = parseArgs(argv, valued);
+    const levelFlag = args.flags.get("log-level");
+    const level = typeof levelFlag === "string" ? levelFlag : io.env.CREDMUX_LOG_LEVEL;
+    if (level !== undefined && level !== "") {
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+        throw new CredmuxError("usage", `log level "${level}" is not one of ${LOG_LEVELS.join(", ")}`, typeof levelFlag === "string" ? "see credmux --help" : "check CREDMUX_LOG_LEVEL");
+      }
+      log.configure({ level: level as LogLevel });
+    }
+    const levelFixed = level !== undefined && level !== "";
+    if (args.command === "version" || (args.command === undefined && args.flags.has("version"))) {
+      io.writeStdout(`credmux ${typeof __CREDMUX_VERSION__ === "string" ? __CREDMUX_VERSION__ : "dev"}\n`);
+      return 0;
+    }
+    if (args.command === undefined && args.flags.has("help")) {
+      io.writeStdout(GLOBAL_HELP);
+      return 0;
+    }
+    const command = commands[args.command ?? "plugin"];
+    if (!command) throw new CredmuxError("usage", `unknown command "${args.command}"`, "see credmux --help");
+    if (args.flags.has("help")) {
+      io.writeStdout(command.help);
+      return 0;
+    }
+    for (const flag of args.flags.keys()) {
+      if (!["config", "log-level", "help", ...command.flags].includes(flag)) {
+        throw new CredmuxError("usage", `unknown option --${flag} for ${args.command ?? "the plugin"}`, `see credmux ${args.command ?? ""} --help`.replace("  ", " "));
+      }
+    }
+    const context: CommandContext = { io, args, log, secrets, levelFixed };
+    return await command.run(context);
+  } catch (error) {
+    io.writeStderr(`credmux: ${secrets.mask(describeError(error))}\n`);
+    if (!(error instanceof CredmuxError)) log.debug("unexpected error", { error });
+    return 1;
+  }
+}

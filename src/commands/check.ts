@@ -1,0 +1,130 @@
+// `credmux check IMAGE...` resolves as the kubelet exec would and shows what each provider did;
+// `credmux explain IMAGE` shows which patterns match and why the others do not, asking nobody.
+import { formatGoDuration } from "../duration.js";
+import { CredmuxError } from "../errors.js";
+import { normalizeImageName } from "../image-name.js";
+import { lookupCredentials } from "../match.js";
+import { explainMatch } from "../match-explain.js";
+import { API_GROUP } from "../protocol.js";
+import { maskedValue } from "../secrets.js";
+import type { Resolution } from "../dispatch.js";
+import type { Command } from "./index.js";
+import { loadRunConfig, makeDispatcher } from "./setup.js";
+
+interface CheckReport {
+  image: string;
+  input: string;
+  ok: boolean;
+  error?: string;
+  cacheKeyType: string;
+  cacheDuration: string;
+  providers: Array<{
+    name: string;
+    type: string;
+    matchedPattern?: string;
+    skipped?: string;
+    error?: string;
+    keys: Array<{ key: string; username: string; password: string }>;
+    dropped: Array<{ key: string; why: string }>;
+  }>;
+  /** The credentials the kubelet would try for this image, in its order. */
+  kubeletWouldTry: Array<{ key: string; username: string }>;
+}
+
+function report(input: string, resolution: Resolution): CheckReport {
+  const { response } = resolution;
+  const entries = Object.entries(response.auth);
+  const tried = lookupCredentials(entries.map(([key, entry]) => [key, { key, username: entry.username }] as const), resolution.image.name);
+  return {
+    image: resolution.image.name,
+    input,
+    ok: resolution.failure === undefined,
+    ...(resolution.failure ? { error: resolution.failure.toLine() } : {}),
+    cacheKeyType: response.cacheKeyType,
+    cacheDuration: formatGoDuration(response.cacheDurationMs),
+    providers: resolution.outcomes.map((outcome) => ({
+      name: outcome.provider.name,
+      type: outcome.provider.type,
+      ...(outcome.matchedPattern !== undefined ? { matchedPattern: outcome.matchedPattern } : {}),
+      ...(outcome.skipped ? { skipped: outcome.skipped } : {}),
+      ...(outcome.error ? { error: outcome.error.toLine() } : {}),
+      keys: outcome.credentials.map(([key, entry]) => ({ key, username: entry.username, password: maskedValue(entry.password) })),
+      dropped: outcome.dropped,
+    })),
+    kubeletWouldTry: tried,
+  };
+}
+
+function printReport(r: CheckReport): string {
+  const lines = [`${r.image}${r.input !== r.image ? ` (from ${r.input})` : ""}`];
+  for (const p of r.providers) {
+    const head = `  ${p.name} (${p.type}): `;
+    if (p.matchedPattern === undefined) lines.push(`${head}not asked: no matchImages pattern matches`);
+    else if (p.skipped) lines.push(`${head}matched ${JSON.stringify(p.matchedPattern)}, not asked: ${p.skipped}`);
+    else if (p.error) lines.push(`${head}matched ${JSON.stringify(p.matchedPattern)}, FAILED: ${p.error}`);
+    else {
+      lines.push(`${head}matched ${JSON.stringify(p.matchedPattern)}, answered ${p.keys.length} key${p.keys.length === 1 ? "" : "s"} for this registry`);
+      for (const k of p.keys) lines.push(`      ${k.key}: username ${JSON.stringify(k.username)}, password ${k.password}`);
+    }
+    for (const d of p.dropped) if (!d.why.startsWith("for another registry")) lines.push(`      dropped ${d.key}: ${d.why}`);
+  }
+  if (!r.ok) lines.push(`  result: the kubelet exec would FAIL: ${r.error}`);
+  else if (r.kubeletWouldTry.length === 0) lines.push(`  result: no credentials; the kubelet pulls anonymously (answer cached for ${r.cacheDuration})`);
+  else {
+    lines.push(`  result: cacheKeyType ${r.cacheKeyType}, cacheDuration ${r.cacheDuration}; the kubelet would try, in order:`);
+    r.kubeletWouldTry.forEach((t, i) => lines.push(`    ${i + 1}. ${t.key} (username ${JSON.stringify(t.username)})`));
+  }
+  return lines.join("\n");
+}
+
+export const checkCommand: Command = {
+  help: `Usage: credmux check IMAGE... [--config FILE] [--json]
+
+Resolves credentials for each image exactly as the kubelet's exec of credmux would (same config,
+same providers), and prints per provider whether its patterns matched, what it answered or why
+it failed, and which credentials the kubelet would try for the image. Secrets are masked.
+Exit status 1 if any image's resolution failed.
+
+  --json     print the reports as JSON
+`,
+  flags: ["json"],
+  async run(context) {
+    const images = context.args.positionals;
+    if (images.length === 0) throw new CredmuxError("usage", "check needs at least one IMAGE", "see credmux check --help");
+    const config = await loadRunConfig(context);
+    const dispatcher = makeDispatcher(config, context);
+    const reports: CheckReport[] = [];
+    for (const input of images) {
+      const image = normalizeImageName(input).name;
+      const resolution = await dispatcher.resolve({ apiVersion: `${API_GROUP}/v1`, image });
+      reports.push(report(input, resolution));
+    }
+    const text = context.args.flags.has("json") ? JSON.stringify(reports, null, 2) : reports.map(printReport).join("\n\n");
+    context.io.writeStdout(`${context.secrets.mask(text)}\n`);
+    return reports.every((r) => r.ok) ? 0 : 1;
+  },
+};
+
+export const explainCommand: Command = {
+  help: `Usage: credmux explain IMAGE [--config FILE]
+
+Shows, for every provider in the config, which matchImages patterns match the image and why
+each other pattern does not (label count, a label, the port, the path prefix). Asks no provider.
+`,
+  flags: [],
+  async run(context) {
+    const [input, ...extra] = context.args.positionals;
+    if (input === undefined || extra.length > 0) throw new CredmuxError("usage", "explain takes exactly one IMAGE", "see credmux explain --help");
+    const image = normalizeImageName(input).name;
+    const config = await loadRunConfig(context);
+    const lines = [`${image}${input !== image ? ` (from ${input})` : ""}`];
+    for (const provider of config.providers) {
+      const verdicts = provider.matchImages.map((pattern) => ({ pattern, why: explainMatch(pattern, image) }));
+      const matched = verdicts.filter((v) => v.why === undefined);
+      lines.push(`  ${provider.name} (${provider.type}): ${matched.length ? `asked (${matched.map((v) => JSON.stringify(v.pattern)).join(", ")} match)` : "not asked"}`);
+      for (const v of verdicts) if (v.why !== undefined) lines.push(`      ${JSON.stringify(v.pattern)}: ${v.why}`);
+    }
+    context.io.writeStdout(`${lines.join("\n")}\n`);
+    return 0;
+  },
+};

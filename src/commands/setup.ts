@@ -1,0 +1,27 @@
+// What every config-reading command does first: find and load the config, and let its log
+// settings take effect (unless --log-level or CREDMUX_LOG_LEVEL already chose the level).
+import { configPath, loadConfig, type Config } from "../config.js";
+import { Dispatcher } from "../dispatch.js";
+import type { CommandContext } from "./index.js";
+
+/** Loads the config named by --config / CREDMUX_CONFIG / the default, and applies its log settings. */
+export async function loadRunConfig(context: CommandContext): Promise<Config> {
+  const flag = context.args.flags.get("config");
+  const config = await loadConfig(configPath(typeof flag === "string" ? flag : undefined, context.io.env), context.io.cwd);
+  context.log.configure({
+    file: config.log.file,
+    ...(config.log.level && !context.levelFixed ? { level: config.log.level } : {}),
+  });
+  return config;
+}
+
+/** A dispatcher over the run's real side effects. */
+export function makeDispatcher(config: Config, context: CommandContext): Dispatcher {
+  return new Dispatcher(config, {
+    log: context.log,
+    secrets: context.secrets,
+    now: context.io.now,
+    env: context.io.env,
+    cwd: context.io.cwd,
+  });
+}

@@ -1,0 +1,301 @@
+// The credmux config file (DESIGN.md, "Config"): read, parsed (JSON, or YAML through the deferred
+// yaml module), validated with zod/mini, and turned into the settings the run uses. Every error
+// names the file, the field path, what was found and what was expected.
+import fs from "node:fs";
+import path from "node:path";
+import * as z from "zod/mini";
+import { parseGoDuration } from "./duration.js";
+import { CredmuxError } from "./errors.js";
+import { parseGoURL } from "./go-url.js";
+import { loadDeferred } from "./deferred.js";
+import { LOG_LEVELS, type LogLevel } from "./log.js";
+import type { ProviderDefinition, SchemaIssue } from "./provider.js";
+import { loadProviderDefinition } from "./provider-loader.js";
+
+export const DEFAULT_CONFIG_PATH = "/etc/credmux/config.yaml";
+export const CONFIG_API_VERSION = "credmux/v1alpha1";
+const MAX_CONFIG_BYTES = 1 << 20;
+const KUBELET_PLUGIN_TIMEOUT_MS = 60_000;
+
+export interface TokenAttributes {
+  serviceAccountTokenAudience: string;
+  cacheType: "ServiceAccount" | "Token";
+  requireServiceAccount: boolean;
+  requiredServiceAccountAnnotationKeys?: string[];
+  optionalServiceAccountAnnotationKeys?: string[];
+}
+
+export interface ProviderConfig {
+  name: string;
+  type: string;
+  matchImages: string[];
+  tokenAttributes?: TokenAttributes;
+  /** The provider's own fields, validated by its definition's schema. */
+  options: unknown;
+  definition: ProviderDefinition<unknown>;
+}
+
+export interface MirrorRule {
+  from: string;
+  to: string;
+}
+
+export interface Config {
+  path: string;
+  dir: string;
+  defaults: { cacheDurationMs: number; expiryMarginMs: number; timeoutMs: number };
+  onFailure: "error" | "empty";
+  cache: { dir: string; maxEntries: number };
+  log: { level?: LogLevel; file: string };
+  mirrors: MirrorRule[];
+  providers: ProviderConfig[];
+}
+
+const goDuration = (what: string) =>
+  z.string().check(z.refine((text) => parseGoDuration(text) !== undefined && parseGoDuration(text)! >= 0, {
+    message: `expected ${what} as a Go duration such as "30s", "5m" or "1h30m"`,
+  }));
+
+const nonEmpty = z.string().check(z.minLength(1));
+const PROVIDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+const matchImagePattern = nonEmpty.check(z.refine((pattern) => parseGoURL(`https://${pattern}`) !== undefined, {
+  message: "expected a kubelet matchImages pattern (host[:port][/path], `*` within host labels); the kubelet cannot parse this one",
+}));
+
+const tokenAttributesSchema = z.strictObject({
+  serviceAccountTokenAudience: nonEmpty,
+  cacheType: z.enum(["ServiceAccount", "Token"]),
+  requireServiceAccount: z.boolean(),
+  requiredServiceAccountAnnotationKeys: z.optional(z.array(nonEmpty)),
+  optionalServiceAccountAnnotationKeys: z.optional(z.array(nonEmpty)),
+});
+
+/** The fields every provider entry has; the rest belongs to the provider type. */
+const COMMON_PROVIDER_FIELDS = ["name", "type", "matchImages", "tokenAttributes"] as const;
+const providerCommonSchema = z.looseObject({
+  name: nonEmpty.check(z.regex(PROVIDER_NAME, {
+    message: "expected a name of letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit",
+  })),
+  type: nonEmpty,
+  matchImages: z.optional(z.array(matchImagePattern).check(z.minLength(1))),
+  tokenAttributes: z.optional(tokenAttributesSchema),
+});
+
+const fileSchema = z.strictObject({
+  apiVersion: z.literal(CONFIG_API_VERSION),
+  kind: z.literal("Config"),
+  defaults: z.optional(z.strictObject({
+    cacheDuration: z.optional(goDuration("the cache lifetime of credentials without a known expiry")),
+    expiryMargin: z.optional(goDuration("the margin kept before a credential's expiry")),
+    timeout: z.optional(goDuration("the deadline for one kubelet exec")),
+  })),
+  onFailure: z.optional(z.enum(["error", "empty"])),
+  cache: z.optional(z.strictObject({
+    dir: z.optional(z.string()),
+    maxEntries: z.optional(z.int().check(z.minimum(1))),
+  })),
+  log: z.optional(z.strictObject({
+    level: z.optional(z.enum(LOG_LEVELS)),
+    file: z.optional(z.string()),
+  })),
+  mirrors: z.optional(z.array(z.strictObject({ from: matchImagePattern, to: matchImagePattern }))),
+  providers: z.array(z.looseObject({})).check(z.minLength(1)),
+});
+
+/** Where the config comes from: --config, else CREDMUX_CONFIG, else the default path. */
+export function configPath(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  return flag || env.CREDMUX_CONFIG || DEFAULT_CONFIG_PATH;
+}
+
+function configError(file: string, reason: string, hint?: string): CredmuxError {
+  return new CredmuxError("config", `config ${file}: ${reason}`, hint);
+}
+
+/** Reads, parses and validates the config file, loading each provider's definition. */
+export async function loadConfig(file: string, cwd: string = process.cwd()): Promise<Config> {
+  const absolute = path.resolve(cwd, file);
+  const raw = readConfigFile(absolute, file);
+  const document = parseDocument(raw, file);
+  return validateConfig(document, absolute, file);
+}
+
+function readConfigFile(absolute: string, shown: string): string {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(absolute);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw configError(shown, "no such file", "pass --config or set CREDMUX_CONFIG to the credmux config file");
+    throw configError(shown, `cannot read it (${code ?? (error as Error).message})`);
+  }
+  if (!stat.isFile()) throw configError(shown, "not a regular file");
+  if (stat.size > MAX_CONFIG_BYTES) throw configError(shown, `file is ${stat.size} bytes, larger than the ${MAX_CONFIG_BYTES}-byte limit`);
+  try {
+    return fs.readFileSync(absolute, "utf8");
+  } catch (error) {
+    throw configError(shown, `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+/** JSON when the file is a JSON object (the fast path), else YAML. */
+export function parseDocument(text: string, shown: string): unknown {
+  const body = text.replace(/^\uFEFF/, "");
+  if (/^\s*\{/.test(body)) {
+    try {
+      return JSON.parse(body);
+    } catch (error) {
+      throw configError(shown, `malformed JSON (${(error as Error).message})`);
+    }
+  }
+  const YAML = loadDeferred<typeof import("yaml")>("yaml");
+  const doc = YAML.parseDocument(body, { prettyErrors: true, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const where = first.linePos ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}: ` : "";
+    // prettyErrors appends " at line L, column C:" and a source excerpt; the position is given first instead.
+    const reason = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw configError(shown, `malformed YAML: ${where}${reason}`);
+  }
+  return doc.toJS({ maxAliasCount: 100 });
+}
+
+async function validateConfig(document: unknown, absolute: string, shown: string): Promise<Config> {
+  const parsed = fileSchema.safeParse(document, { reportInput: true });
+  if (!parsed.success) throw configError(shown, describeIssues(parsed.error.issues, [], document));
+  const file = parsed.data;
+  const providers: ProviderConfig[] = [];
+  const seen = new Map<string, number>();
+  const dir = path.dirname(absolute);
+  for (const [index, entry] of file.providers.entries()) {
+    const at: PropertyKey[] = ["providers", index];
+    const common = providerCommonSchema.safeParse(entry, { reportInput: true });
+    if (!common.success) throw configError(shown, describeIssues(common.error.issues, at, document));
+    const { name, type, matchImages, tokenAttributes } = common.data;
+    if (seen.has(name)) {
+      throw configError(shown, `${formatPath([...at, "name"], document)}: provider name "${name}" is already used by providers[${seen.get(name)}]; names must be unique`);
+    }
+    seen.set(name, index);
+    const rest: Record<string, unknown> = { ...entry };
+    for (const field of COMMON_PROVIDER_FIELDS) delete rest[field];
+    const definition = await loadProviderDefinition(type, rest, { dir, shown, at: formatPath(at, document) });
+    if (type === "module") delete rest.module;
+    let options: unknown = rest;
+    if (definition.options) {
+      const checked = definition.options.safeParse(rest, { reportInput: true });
+      if (!checked.success) throw configError(shown, describeIssues(checked.error.issues, at, document));
+      options = checked.data;
+    }
+    const patterns = matchImages ?? definition.defaultMatchImages;
+    if (!patterns || patterns.length === 0) {
+      throw configError(shown, `${formatPath([...at, "matchImages"], document)}: missing; type "${type}" has no default patterns, so the registries this provider serves must be listed`);
+    }
+    if (tokenAttributes) validateTokenAttributes(tokenAttributes, [...at, "tokenAttributes"], shown, document);
+    providers.push({
+      name,
+      type,
+      matchImages: [...patterns],
+      ...(tokenAttributes ? { tokenAttributes } : {}),
+      options,
+      definition: definition as ProviderDefinition<unknown>,
+    });
+  }
+  const timeoutMs = parseGoDuration(file.defaults?.timeout ?? "20s")!;
+  if (timeoutMs <= 0 || timeoutMs >= KUBELET_PLUGIN_TIMEOUT_MS) {
+    throw configError(shown, `defaults.timeout: expected a duration above 0 and below the kubelet's 1m plugin timeout, found "${file.defaults?.timeout}"`);
+  }
+  return {
+    path: absolute,
+    dir,
+    defaults: {
+      cacheDurationMs: parseGoDuration(file.defaults?.cacheDuration ?? "5m")!,
+      expiryMarginMs: parseGoDuration(file.defaults?.expiryMargin ?? "5m")!,
+      timeoutMs,
+    },
+    onFailure: file.onFailure ?? "error",
+    cache: {
+      dir: file.cache?.dir === undefined ? "/var/lib/credmux" : file.cache.dir && path.resolve(dir, file.cache.dir),
+      maxEntries: file.cache?.maxEntries ?? 1000,
+    },
+    log: { ...(file.log?.level ? { level: file.log.level } : {}), file: file.log?.file ? path.resolve(dir, file.log.file) : "" },
+    mirrors: file.mirrors ?? [],
+    providers,
+  };
+}
+
+function validateTokenAttributes(attributes: TokenAttributes, at: PropertyKey[], shown: string, document: unknown): void {
+  const required = attributes.requiredServiceAccountAnnotationKeys ?? [];
+  const optional = attributes.optionalServiceAccountAnnotationKeys ?? [];
+  if (required.length > 0 && !attributes.requireServiceAccount) {
+    throw configError(shown, `${formatPath([...at, "requiredServiceAccountAnnotationKeys"], document)}: requireServiceAccount must be true when requiredServiceAccountAnnotationKeys is set (the kubelet rejects this combination)`);
+  }
+  const both = required.filter((key) => optional.includes(key));
+  if (both.length > 0) {
+    throw configError(shown, `${formatPath(at, document)}: annotation keys cannot be both required and optional, found ${both.map((k) => `"${k}"`).join(", ")}`);
+  }
+}
+
+/** One line for a list of schema issues: each names its field path, what was expected and what was found. */
+export function describeIssues(issues: ReadonlyArray<SchemaIssue>, prefix: PropertyKey[], document: unknown): string {
+  return issues.slice(0, 3).map((issue) => describeIssue(issue, prefix, document)).join("; ") +
+    (issues.length > 3 ? `; and ${issues.length - 3} more` : "");
+}
+
+function describeIssue(issue: SchemaIssue, prefix: PropertyKey[], document: unknown): string {
+  const fullPath = [...prefix, ...issue.path];
+  const where = fullPath.length ? formatPath(fullPath, document) : "top level";
+  const found = describeValue(issue.input);
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.input === undefined
+        ? `${where}: missing, expected ${article(issue.expected)}`
+        : `${where}: expected ${article(issue.expected)}, found ${found}`;
+    case "unrecognized_keys":
+      return `${where}: unknown field${issue.keys!.length > 1 ? "s" : ""} ${issue.keys!.map((k) => `"${k}"`).join(", ")}`;
+    case "invalid_value":
+      return `${where}: expected ${issue.values!.length === 1 ? JSON.stringify(issue.values![0]) : `one of ${issue.values!.map((v) => JSON.stringify(v)).join(", ")}`}, found ${found}`;
+    case "too_small":
+      return Array.isArray(issue.input)
+        ? `${where}: expected at least ${(issue as { minimum?: number }).minimum} item(s), found an empty list`
+        : typeof issue.input === "string"
+          ? `${where}: expected a non-empty string, found ""`
+          : `${where}: expected at least ${(issue as { minimum?: number }).minimum}, found ${found}`;
+    case "invalid_format":
+      return `${where}: ${issue.message === "Invalid input" ? "has the wrong format" : issue.message}, found ${found}`;
+    default:
+      return `${where}: ${issue.message === "Invalid input" ? "invalid value" : issue.message}${issue.input !== undefined ? `, found ${found}` : ""}`;
+  }
+}
+
+function article(expected: string | undefined): string {
+  switch (expected) {
+    case "object": return "an object";
+    case "array": return "a list";
+    case "int": return "an integer";
+    case undefined: return "a value";
+    default: return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+  }
+}
+
+/** Describes a found value without echoing anything long (or secret-looking) in full. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string") return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  return `${typeof value} ${String(value)}`;
+}
+
+/** `providers[1].files[0]`, with the provider's name when it has one, so the operator finds the entry. */
+export function formatPath(fullPath: ReadonlyArray<PropertyKey>, document?: unknown): string {
+  let text = "";
+  for (const part of fullPath) {
+    text += typeof part === "number" ? `[${part}]` : /^[A-Za-z_$][\w$]*$/.test(String(part)) ? `${text ? "." : ""}${String(part)}` : `[${JSON.stringify(String(part))}]`;
+  }
+  if (fullPath[0] === "providers" && typeof fullPath[1] === "number") {
+    const name = (document as { providers?: Array<{ name?: unknown }> } | undefined)?.providers?.[fullPath[1]]?.name;
+    if (typeof name === "string" && name) text += ` (provider "${name}")`;
+  }
+  return text;
+}

@@ -1,0 +1,297 @@
+// One request, start to finish (DESIGN.md steps 4-6): select the providers whose matchImages match,
+// ask them under one deadline, keep only the keys each is entitled to give for this image, and
+// merge their answers into one kubelet response.
+import { describeDuration } from "./duration.js";
+import { CredmuxError, describeError } from "./errors.js";
+import { normalizeImageName, type ImageName } from "./image-name.js";
+import { keyWithinPatterns, matchImage, normalizeAuthKey, registryOf, urlsMatchStr } from "./match.js";
+import type { Config, ProviderConfig } from "./config.js";
+import type { Logger } from "./log.js";
+import type { AuthEntry, CacheKeyType, KubeletRequest, KubeletResponse } from "./protocol.js";
+import { ProviderError, type CredentialRequest, type ProviderEnv, type ProviderFunction, type ProviderResult } from "./provider.js";
+import type { SecretSet } from "./secrets.js";
+
+/** What a run hands to the dispatcher: its side effects, injectable in tests. */
+export interface RunContext {
+  log: Logger;
+  secrets: SecretSet;
+  now(): number;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+}
+
+export interface DroppedKey {
+  key: string;
+  why: string;
+}
+
+/** What happened with one configured provider for one image; `check` and `explain` print these. */
+export interface ProviderOutcome {
+  provider: ProviderConfig;
+  /** The first matchImages pattern that matched; absent when the provider was not asked. */
+  matchedPattern?: string;
+  /** Why a matching provider was not asked (service-account requirements). */
+  skipped?: string;
+  result?: ProviderResult;
+  /** The normalised keys kept for this image and their credentials, in the provider's order. */
+  credentials: Array<[key: string, credential: AuthEntry]>;
+  dropped: DroppedKey[];
+  error?: CredmuxError;
+  lifetimeMs?: number;
+}
+
+export interface Resolution {
+  image: ImageName;
+  response: KubeletResponse;
+  outcomes: ProviderOutcome[];
+  /** The first provider failure, in config order; the CLI turns it into exit 1 unless onFailure is empty. */
+  failure?: CredmuxError;
+}
+
+const DOCKER_HUB_KEY = "index.docker.io";
+
+export class Dispatcher {
+  readonly #config: Config;
+  readonly #context: RunContext;
+  readonly #instances = new Map<string, ProviderFunction>();
+
+  constructor(config: Config, context: RunContext) {
+    this.#config = config;
+    this.#context = context;
+  }
+
+  /** Resolves one kubelet request; never throws for a provider failure, which is reported in `failure`. */
+  async resolve(request: KubeletRequest): Promise<Resolution> {
+    const image = normalizeImageName(request.image);
+    const { log } = this.#context;
+    if (request.serviceAccountToken) this.#context.secrets.add(request.serviceAccountToken);
+    const outcomes: ProviderOutcome[] = this.#config.providers.map((provider) => selectProvider(provider, image.name, request));
+    const asked = outcomes.filter((outcome) => outcome.matchedPattern !== undefined && outcome.skipped === undefined);
+    if (outcomes.every((outcome) => outcome.matchedPattern === undefined)) {
+      log.warn("no provider matches this image, so it gets no credentials; the kubelet's matchImages and credmux's config disagree (run `credmux explain IMAGE` to compare)", {
+        image: image.name,
+        config: this.#config.path,
+      });
+    }
+
+    const deadline = new AbortController();
+    const timeoutMs = this.#config.defaults.timeoutMs;
+    // Not unref()'d: a provider stuck on a promise with no I/O behind it would otherwise let the
+    // process exit 0 with no answer.
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    try {
+      await Promise.all(asked.map((outcome) => this.#ask(outcome, image, request, deadline.signal)));
+    } finally {
+      clearTimeout(timer);
+    }
+
+    const failed = asked.find((outcome) => outcome.error);
+    if (failed && this.#config.onFailure === "empty") {
+      log.warn("a provider failed; answering with no credentials because onFailure is empty", { provider: failed.provider.name, error: failed.error });
+      return { image, outcomes, response: emptyResponse(request), failure: failed.error };
+    }
+    if (failed) return { image, outcomes, response: emptyResponse(request), failure: failed.error };
+
+    const auth: Record<string, AuthEntry> = {};
+    const taken = new Set<string>();
+    let cacheDurationMs = Number.POSITIVE_INFINITY;
+    for (const outcome of asked) {
+      let contributed = false;
+      for (const [key, credential] of outcome.credentials) {
+        // One JSON object cannot hold two credentials for one key: the provider earlier in the config wins.
+        if (taken.has(key)) {
+          log.debug("a key is shadowed by an earlier provider", { provider: outcome.provider.name, key });
+          continue;
+        }
+        taken.add(key);
+        auth[key] = credential;
+        contributed = true;
+      }
+      if (contributed) cacheDurationMs = Math.min(cacheDurationMs, outcome.lifetimeMs!);
+    }
+    const hasCredentials = taken.size > 0;
+    return {
+      image,
+      outcomes,
+      response: {
+        apiVersion: request.apiVersion,
+        cacheKeyType: this.#cacheKeyType(image, asked),
+        // No credentials: "0s", so that the kubelet asks again rather than caching the empty answer.
+        cacheDurationMs: hasCredentials ? cacheDurationMs : 0,
+        auth,
+      },
+    };
+  }
+
+  /** The narrowest reuse the answer allows: Registry only if it is the same for every repository of the registry. */
+  #cacheKeyType(image: ImageName, asked: ProviderOutcome[]): CacheKeyType {
+    if (asked.some((outcome) => outcome.result?.cacheKeyType === "Image")) return "Image";
+    // A provider scoped to part of this registry (matchImages with a path) would be asked for some of
+    // its repositories and not others; the kubelet reusing this answer registry-wide would be wrong.
+    for (const provider of this.#config.providers) {
+      const touches = provider.matchImages.some((pattern) => matchImage(hostPortOf(pattern), image.registry));
+      const coversAll = provider.matchImages.some((pattern) => matchImage(pattern, image.registry));
+      if (touches && !coversAll) return "Image";
+    }
+    // A path-scoped key for another repository of this registry must reach the kubelet too, or the
+    // answer must not be reused for that repository: outcomes keep every key of the registry, so
+    // only a path-scoped key dropped for breadth would break this.
+    if (asked.some((outcome) => outcome.dropped.some((drop) => drop.why === BROADER && hostPortOf(drop.key) !== drop.key))) return "Image";
+    return "Registry";
+  }
+
+  async #ask(outcome: ProviderOutcome, image: ImageName, request: KubeletRequest, signal: AbortSignal): Promise<void> {
+    const { provider } = outcome;
+    const started = this.#context.now();
+    try {
+      const fn = this.#instance(provider);
+      const providerRequest: CredentialRequest = { image: image.name, registry: image.registry, apiVersion: request.apiVersion };
+      if (provider.tokenAttributes && request.serviceAccountToken) {
+        providerRequest.serviceAccountToken = request.serviceAccountToken;
+        if (request.serviceAccountAnnotations) providerRequest.serviceAccountAnnotations = { ...request.serviceAccountAnnotations };
+      }
+      const result = await withDeadline(fn(providerRequest, signal), signal, provider, this.#config.defaults.timeoutMs);
+      checkResult(result, provider);
+      for (const entry of Object.values(result.auth)) this.#context.secrets.addCredential(entry.username, entry.password);
+      if (request.serviceAccountToken && provider.tokenAttributes?.cacheType !== "Token" &&
+          Object.values(result.auth).some((entry) => entry.password === request.serviceAccountToken)) {
+        throw new ProviderError("returned the service-account token as a password, which the kubelet rejects",
+          "set tokenAttributes.cacheType: Token for this provider, so the answer is cached per token");
+      }
+      outcome.result = result;
+      Object.assign(outcome, filterKeys(result, provider, image, this.#context.log));
+      outcome.lifetimeMs = this.#lifetime(result);
+      this.#context.log.debug("provider answered", {
+        provider: provider.name, keys: outcome.credentials.map(([key]) => key), ms: this.#context.now() - started,
+      });
+    } catch (error) {
+      outcome.error = providerFailure(provider, error);
+      this.#context.log.debug("provider failed", { provider: provider.name, error: outcome.error, ms: this.#context.now() - started });
+    }
+  }
+
+  /** How long the kubelet may reuse this provider's answer: its real lifetime less the margin. */
+  #lifetime(result: ProviderResult): number {
+    const { cacheDurationMs, expiryMarginMs } = this.#config.defaults;
+    if (result.cacheDurationMs !== undefined) return Math.max(0, result.cacheDurationMs);
+    if (!result.expiresAt) return cacheDurationMs;
+    const remaining = result.expiresAt.getTime() - this.#context.now();
+    if (remaining <= 0) return 0;
+    if (remaining > expiryMarginMs) return remaining - expiryMarginMs;
+    // A credential that lives less than the margin is still good for a moment: half of what is left,
+    // never longer than it lives and never 0 by accident.
+    return Math.max(Math.min(1000, remaining), Math.floor(remaining / 2));
+  }
+
+  #instance(provider: ProviderConfig): ProviderFunction {
+    let fn = this.#instances.get(provider.name);
+    if (!fn) {
+      const env: ProviderEnv = {
+        name: provider.name,
+        log: this.#context.log,
+        secrets: this.#context.secrets,
+        now: this.#context.now,
+        env: this.#context.env,
+        cwd: this.#context.cwd,
+        configDir: this.#config.dir,
+      };
+      fn = provider.definition.create(provider.options, env);
+      this.#instances.set(provider.name, fn);
+    }
+    return fn;
+  }
+}
+
+const BROADER = "broader than the provider's matchImages";
+
+function selectProvider(provider: ProviderConfig, image: string, request: KubeletRequest): ProviderOutcome {
+  const outcome: ProviderOutcome = { provider, credentials: [], dropped: [] };
+  const pattern = provider.matchImages.find((candidate) => matchImage(candidate, image));
+  if (pattern === undefined) return outcome;
+  outcome.matchedPattern = pattern;
+  const attributes = provider.tokenAttributes;
+  if (attributes) {
+    if (!request.serviceAccountToken && attributes.requireServiceAccount) {
+      outcome.skipped = "requires a service-account token and the request has none (check the kubelet config's tokenAttributes for credmux)";
+    }
+    const missing = (attributes.requiredServiceAccountAnnotationKeys ?? []).filter((key) => request.serviceAccountAnnotations?.[key] === undefined);
+    if (request.serviceAccountToken && missing.length > 0) outcome.skipped = `the service account lacks the required annotation ${missing.map((k) => `"${k}"`).join(", ")}`;
+  }
+  return outcome;
+}
+
+function withDeadline<T>(work: Promise<T>, signal: AbortSignal, provider: ProviderConfig, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new ProviderError(`no answer within ${describeDuration(timeoutMs)}`, "the deadline is defaults.timeout; check that the provider's upstream is reachable"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => { signal.removeEventListener("abort", onAbort); resolve(value); },
+      (error) => { signal.removeEventListener("abort", onAbort); reject(error); },
+    );
+  });
+}
+
+function checkResult(result: ProviderResult, provider: ProviderConfig): void {
+  const bad = (what: string) => new ProviderError(`answered with ${what}`, `the ${provider.type} provider broke the provider contract`);
+  if (typeof result !== "object" || result === null || typeof result.auth !== "object" || result.auth === null) throw bad("no auth map");
+  for (const [key, entry] of Object.entries(result.auth)) {
+    if (typeof entry !== "object" || entry === null || typeof entry.username !== "string" || typeof entry.password !== "string") {
+      throw bad(`an entry for "${key}" without a string username and password`);
+    }
+  }
+  if (result.expiresAt !== undefined && !(result.expiresAt instanceof Date && Number.isFinite(result.expiresAt.getTime()))) throw bad("an invalid expiresAt");
+  if (result.cacheKeyType !== undefined && !["Image", "Registry", "Global"].includes(result.cacheKeyType)) throw bad(`cacheKeyType "${String(result.cacheKeyType)}"`);
+}
+
+/** Keeps the keys a provider may give for this image: parseable, within its matchImages, for this registry. */
+function filterKeys(result: ProviderResult, provider: ProviderConfig, image: ImageName, log: Logger): Pick<ProviderOutcome, "credentials" | "dropped"> {
+  const credentials: ProviderOutcome["credentials"] = [];
+  const dropped: DroppedKey[] = [];
+  const kept = new Set<string>();
+  for (const [original, credential] of Object.entries(result.auth)) {
+    const normalized = canonicalDockerHubKey(normalizeAuthKey(original));
+    if (normalized === undefined) {
+      dropped.push({ key: original, why: "the kubelet cannot parse it" });
+      log.warn("dropping an auth key the kubelet cannot parse", { provider: provider.name, key: original });
+      continue;
+    }
+    // Keys for other registries are of no use to this image, and must not travel with its answer.
+    if (!urlsMatchStr(hostPortOf(normalized), image.registry)) {
+      dropped.push({ key: normalized, why: `for another registry than ${image.registry}` });
+      continue;
+    }
+    if (!keyWithinPatterns(normalized, provider.matchImages)) {
+      dropped.push({ key: normalized, why: BROADER });
+      log.warn("dropping an auth key broader than the provider's matchImages: it could hand the credential to another registry", {
+        provider: provider.name, key: normalized, matchImages: provider.matchImages,
+      });
+      continue;
+    }
+    if (kept.has(normalized)) continue;
+    kept.add(normalized);
+    credentials.push([normalized, credential]);
+  }
+  return { credentials, dropped };
+}
+
+/** The kubelet uses `index.docker.io` credentials for Docker Hub images, which it names docker.io/...; say docker.io directly. */
+function canonicalDockerHubKey(key: string | undefined): string | undefined {
+  if (key === DOCKER_HUB_KEY || key?.startsWith(`${DOCKER_HUB_KEY}/`)) return `docker.io${key.slice(DOCKER_HUB_KEY.length)}`;
+  return key;
+}
+
+/** The host[:port] part of a pattern or key. */
+export function hostPortOf(pattern: string): string {
+  return registryOf(pattern);
+}
+
+function providerFailure(provider: ProviderConfig, error: unknown): CredmuxError {
+  const reason = error instanceof CredmuxError ? error.message : describeError(error);
+  const hint = error instanceof CredmuxError ? error.hint : undefined;
+  return new CredmuxError("provider", `provider ${provider.name}: ${reason}`, hint, { cause: error });
+}
+
+function emptyResponse(request: KubeletRequest): KubeletResponse {
+  return { apiVersion: request.apiVersion, cacheKeyType: "Registry", cacheDurationMs: 0, auth: {} };
+}

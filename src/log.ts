@@ -1,0 +1,126 @@
+// Logging: pino, synchronous, to fd 2 and optionally a file, never stdout (the kubelet reads the
+// response there). pino is deferred (src/deferred.ts): it is compiled only when a line is actually
+// written at the enabled level, so the quiet path of a kubelet exec never pays for it.
+// Every line passes through the run's SecretSet and pino's key redaction before it is written.
+import { loadDeferred } from "./deferred.js";
+import { describeError } from "./errors.js";
+import type { SecretSet } from "./secrets.js";
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+const RANK: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: 100 };
+
+/** Field names whose values are never logged, wherever they appear. */
+const REDACT_PATHS = [
+  "password", "*.password", "auth", "*.auth", "token", "*.token", "secret", "*.secret",
+  "serviceAccountToken", "*.serviceAccountToken", "authorization", "*.authorization",
+];
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** Whether a line at this level would be written (to skip building expensive fields). */
+  enabled(level: LogLevel): boolean;
+}
+
+export interface LogSink {
+  level: LogLevel;
+  file: string;
+  /** The fd that receives log lines; 2 except in tests. */
+  fd: number;
+}
+
+type PinoModule = typeof import("pino");
+type PinoLogger = import("pino").Logger;
+
+/** A logger whose level and file may still change (the config is read after the logger exists). */
+export class RunLogger implements Logger {
+  #pino: PinoLogger | undefined;
+  #sink: LogSink;
+  readonly #secrets: SecretSet;
+  readonly #bindings: LogFields;
+
+  constructor(sink: LogSink, secrets: SecretSet, bindings: LogFields = {}) {
+    this.#sink = { ...sink };
+    this.#secrets = secrets;
+    this.#bindings = bindings;
+  }
+
+  /** Changes the level or the file; takes effect from the next line. */
+  configure(sink: Partial<LogSink>): void {
+    const next = { ...this.#sink, ...sink };
+    if (next.file !== this.#sink.file || next.fd !== this.#sink.fd) this.#pino = undefined;
+    this.#sink = next;
+  }
+
+  get level(): LogLevel {
+    return this.#sink.level;
+  }
+
+  enabled(level: LogLevel): boolean {
+    return RANK[level] >= RANK[this.#sink.level] && level !== "silent";
+  }
+
+  debug(message: string, fields?: LogFields): void { this.#write("debug", message, fields); }
+  info(message: string, fields?: LogFields): void { this.#write("info", message, fields); }
+  warn(message: string, fields?: LogFields): void { this.#write("warn", message, fields); }
+  error(message: string, fields?: LogFields): void { this.#write("error", message, fields); }
+
+  #write(level: Exclude<LogLevel, "silent">, message: string, fields: LogFields | undefined): void {
+    if (!this.enabled(level)) return;
+    const safeFields = fields ? this.#scrub({ ...this.#bindings, ...fields }) : this.#scrub({ ...this.#bindings });
+    this.#logger()[level](safeFields as object, this.#secrets.mask(message));
+  }
+
+  /** Writes an error line to the log file only: stderr gets the CLI's one-line message instead. */
+  recordFailure(message: string, fields?: LogFields): void {
+    if (!this.#sink.file || !this.enabled("error")) return;
+    const fileOnly = new RunLogger({ ...this.#sink, fd: -1 }, this.#secrets, this.#bindings);
+    fileOnly.error(message, fields);
+  }
+
+  #scrub(fields: LogFields): LogFields {
+    const out: LogFields = {};
+    for (const [key, value] of Object.entries(fields)) {
+      if (value instanceof Error) out[key] = this.#secrets.mask(describeError(value));
+      else if (typeof value === "string") out[key] = this.#secrets.mask(value);
+      else if (value !== null && typeof value === "object") out[key] = JSON.parse(this.#secrets.mask(JSON.stringify(value)));
+      else out[key] = value;
+    }
+    return out;
+  }
+
+  #logger(): PinoLogger {
+    if (this.#pino) return this.#pino;
+    const pino = loadDeferred<PinoModule>("pino");
+    const options = {
+      base: undefined,
+      level: "debug",
+      messageKey: "msg",
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label: string) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: "***" },
+    };
+    // Each multistream entry filters at its own level (default info): let every line through, the
+    // level check is ours (enabled()).
+    const streams: { level: "debug"; stream: NodeJS.WritableStream | import("pino").DestinationStream }[] = this.#sink.fd < 0
+      ? []
+      : [{ level: "debug", stream: pino.destination({ dest: this.#sink.fd, sync: true }) }];
+    if (this.#sink.file) {
+      try {
+        streams.push({ level: "debug", stream: pino.destination({ dest: this.#sink.file, sync: true, mkdir: true, append: true, mode: 0o600 } as never) });
+      } catch (error) {
+        // A log file that cannot be opened must not fail the pull: say so on stderr and go on.
+        const warning = pino(options, pino.destination({ dest: 2, sync: true }));
+        warning.warn({ file: this.#sink.file, error: describeError(error) }, "cannot open the log file; logging to stderr only");
+      }
+    }
+    if (streams.length === 0) streams.push({ level: "debug", stream: pino.destination({ dest: 2, sync: true }) });
+    this.#pino = streams.length === 1 ? pino(options, streams[0]!.stream) : pino(options, pino.multistream(streams as never));
+    return this.#pino;
+  }
+}

@@ -1,0 +1,54 @@
+// Finds a provider type's definition: a built-in one through providers/registry.ts, or an operator's
+// own module named by path (`type: module`, `module: /path/to/provider.js`).
+import path from "node:path";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { builtinProviders } from "../providers/registry.js";
+import { CredmuxError, describeError } from "./errors.js";
+import type { ProviderDefinition } from "./provider.js";
+
+interface Where {
+  /** The config file's directory, against which a relative module path is resolved. */
+  dir: string;
+  /** The config file as the operator named it, and the entry's path in it, for messages. */
+  shown: string;
+  at: string;
+}
+
+/** Returns the definition for `type`; for `type: module`, loads `fields.module`. */
+export async function loadProviderDefinition(type: string, fields: Record<string, unknown>, where: Where): Promise<ProviderDefinition<unknown>> {
+  const fail = (reason: string, hint?: string) => new CredmuxError("config", `config ${where.shown}: ${where.at}: ${reason}`, hint);
+  if (type === "module") {
+    const file = fields.module;
+    if (typeof file !== "string" || file === "") throw fail(`module: missing, expected the path of a provider module for type "module"`);
+    return loadExternalModule(path.resolve(where.dir, file), fail);
+  }
+  if (!Object.hasOwn(builtinProviders, type)) {
+    throw fail(`type: unknown provider type "${type}", expected one of ${[...Object.keys(builtinProviders), "module"].map((t) => `"${t}"`).join(", ")}`);
+  }
+  return checkDefinition((await builtinProviders[type]!()).default as ProviderDefinition<unknown>, type, fail);
+}
+
+async function loadExternalModule(file: string, fail: (reason: string, hint?: string) => CredmuxError): Promise<ProviderDefinition<unknown>> {
+  let loaded: unknown;
+  try {
+    // require() works from the bundle and from a single executable alike; an ES module needs import().
+    loaded = /\.mjs$/.test(file) ? await import(pathToFileURL(file).href) : createRequire(file)(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") throw fail(`module ${file}: no such file`);
+    throw fail(`module ${file}: cannot load it: ${describeError(error)}`);
+  }
+  const exported = (loaded as { default?: unknown })?.default ?? loaded;
+  return checkDefinition(exported as ProviderDefinition<unknown>, `module ${file}`, fail);
+}
+
+function checkDefinition(definition: ProviderDefinition<unknown>, what: string, fail: (reason: string, hint?: string) => CredmuxError): ProviderDefinition<unknown> {
+  if (typeof definition !== "object" || definition === null || typeof definition.create !== "function" || typeof definition.type !== "string") {
+    throw fail(`${what} does not export a provider definition`, "the module must export { type, create(options, env) }, optionally options and defaultMatchImages");
+  }
+  if (definition.options !== undefined && typeof definition.options.safeParse !== "function") {
+    throw fail(`${what}: its options schema has no safeParse()`, "export a zod schema, or leave options out");
+  }
+  return definition;
+}

@@ -1,0 +1,90 @@
+// The provider contract (DESIGN.md, "Provider contract"). A provider module default-exports a
+// definition; the core finds it through providers/registry.ts or, for `type: module`, by path, and
+// never imports a provider by name.
+import type { Logger } from "./log.js";
+import type { ApiVersion, AuthEntry, CacheKeyType } from "./protocol.js";
+import type { SecretSet } from "./secrets.js";
+import { CredmuxError } from "./errors.js";
+
+/** What a provider is asked: one image, already named the kubelet way. */
+export interface CredentialRequest {
+  /** The normalised repository, e.g. `docker.io/library/nginx` (protocol 2.9). */
+  image: string;
+  /** host or host:port, the part before the first `/`. */
+  registry: string;
+  apiVersion: ApiVersion;
+  /** Present only for providers configured with tokenAttributes (service-account mode). */
+  serviceAccountToken?: string;
+  serviceAccountAnnotations?: Record<string, string>;
+}
+
+export interface ProviderResult {
+  /** Auth-map keys (registry globs, as in docker config files) to credentials. */
+  auth: Record<string, AuthEntry>;
+  /** When the credentials stop working, if known. */
+  expiresAt?: Date;
+  /** How long the answer may be reused, when the upstream says so (a chained kubelet plugin). */
+  cacheDurationMs?: number;
+  /** Image narrows the kubelet's reuse of the answer to this one repository; default Registry. */
+  cacheKeyType?: CacheKeyType;
+}
+
+export type ProviderFunction = (request: CredentialRequest, signal: AbortSignal) => Promise<ProviderResult>;
+
+/** Side effects reach providers through here, so tests can hand in their own. */
+export interface ProviderEnv {
+  /** The provider's configured name, for messages. */
+  name: string;
+  log: Logger;
+  secrets: SecretSet;
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** The process environment as the kubelet passed it. */
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** The directory of the credmux config file; relative paths in options are resolved against it. */
+  configDir: string;
+}
+
+/** Anything with zod's safeParse: a zod/mini schema, or any validator external modules bring. */
+export interface OptionsSchema<T> {
+  safeParse(value: unknown, params?: { reportInput?: boolean }): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<SchemaIssue> } };
+}
+
+export interface SchemaIssue {
+  code?: string;
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  expected?: string;
+  keys?: ReadonlyArray<string>;
+  values?: ReadonlyArray<unknown>;
+  input?: unknown;
+}
+
+export interface ProviderDefinition<Options = Record<string, unknown>> {
+  /** The name used in config files; also used in every error the provider throws. */
+  type: string;
+  /** Validates the provider's own fields of its config entry (everything but the common ones). */
+  options?: OptionsSchema<Options>;
+  /** The patterns used when a config entry gives no matchImages. */
+  defaultMatchImages?: readonly string[];
+  /** Called once per process for each configured provider. */
+  create(options: Options, env: ProviderEnv): ProviderFunction;
+}
+
+/** A definition of any options type: the registry and the loader hold these; options are checked at run time. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyProviderDefinition = ProviderDefinition<any>;
+
+/** Identity, for type inference in provider modules. */
+export function defineProvider<Options>(definition: ProviderDefinition<Options>): ProviderDefinition<Options> {
+  return definition;
+}
+
+/** A provider failure: the reason, and what the operator should check. */
+export class ProviderError extends CredmuxError {
+  constructor(reason: string, hint?: string, options?: { cause?: unknown }) {
+    super("provider", reason, hint, options);
+    this.name = "ProviderError";
+  }
+}

@@ -1,0 +1,81 @@
+// The commands for people, through the built bundle: check, explain, match, validate, version, help.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { FIXTURES } from "./helpers/paths.js";
+import { runBundle } from "./helpers/run-bundle.js";
+
+const BASIC = path.join(FIXTURES, "configs", "basic.json");
+
+test("check shows each provider, the masked keys and what the kubelet would try, in order", async () => {
+  const run = await runBundle(["check", "registry.test/team-a/app:v1", "quay.test/x", "--config", BASIC]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^registry\.test\/team-a\/app \(from registry\.test\/team-a\/app:v1\)$/m);
+  assert.match(run.stdout, /registry \(dockercfg\): matched "registry\.test", answered 2 keys for this registry/);
+  assert.match(run.stdout, /hub \(dockercfg\): not asked: no matchImages pattern matches/);
+  assert.match(run.stdout, /1\. registry\.test\/team-a \(username "team-a"\)\n\s+2\. registry\.test \(username "ci-robot"\)/);
+  assert.match(run.stdout, /quay\.test\/x\n[\s\S]*result: no credentials/);
+  assert.ok(!run.stdout.includes("registry-secret-1") && !run.stdout.includes("team-a-secret-2"), "secrets masked");
+});
+
+test("check --json is machine-readable and masked", async () => {
+  const run = await runBundle(["check", "--json", "nginx", "--config", BASIC]);
+  assert.equal(run.status, 0, run.stderr);
+  const [report] = JSON.parse(run.stdout);
+  assert.equal(report.image, "docker.io/library/nginx");
+  assert.deepEqual(report.kubeletWouldTry, [{ key: "docker.io", username: "hubuser" }]);
+  assert.equal(report.providers[1].keys[0].password, "***(12 chars)");
+});
+
+test("check exits 1 and shows the failure when a provider fails", async () => {
+  const run = await runBundle(["check", "registry.test/x", "--config", path.join(FIXTURES, "configs", "malformed-dockercfg.json")]);
+  assert.equal(run.status, 1);
+  assert.match(run.stdout, /FAILED: provider registry: dockercfg: .*malformed\.json: malformed JSON/);
+});
+
+test("explain says why each pattern does not match", async () => {
+  const run = await runBundle(["explain", "registry.test:5000/team/app", "--config", BASIC]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /registry \(dockercfg\): asked \("registry\.test:5000" match\)/);
+  assert.match(run.stdout, /"registry\.test": the image has port 5000 and the pattern none; list "registry\.test:5000" as well/);
+  assert.match(run.stdout, /"\*\.registry\.test": .*port/);
+  assert.match(run.stdout, /hub \(dockercfg\): not asked/);
+});
+
+test("match applies the kubelet's rule and sets the exit status", async () => {
+  const cases: Array<[string, string, number]> = [
+    ["docker.io", "nginx", 0],
+    ["*.registry.test", "registry.test/x", 1],
+    ["registry.test/*", "registry.test/team/app", 1],
+    ["*.*", "nginx:1.25", 0],
+  ];
+  for (const [pattern, image, status] of cases) {
+    const run = await runBundle(["match", pattern, image]);
+    assert.equal(run.status, status, `${pattern} ${image}: ${run.stdout}${run.stderr}`);
+  }
+});
+
+test("validate summarises a good config and reports a bad one in one line", async () => {
+  const good = await runBundle(["validate", "--config", BASIC]);
+  assert.equal(good.status, 0, good.stderr);
+  assert.match(good.stdout, /is valid: 3 providers/);
+  const bad = await runBundle(["validate", "--config", path.join(FIXTURES, "configs", "unknown-field.json")]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^credmux: config .*unknown-field\.json: top level: unknown field "cahce"\n$/);
+});
+
+test("version, help on every command, and usage errors", async () => {
+  assert.match((await runBundle(["version"])).stdout, /^credmux \d+\.\d+\.\d+\n$/);
+  for (const command of [[], ["check"], ["explain"], ["match"], ["validate"]]) {
+    const run = await runBundle([...command, "--help"]);
+    assert.equal(run.status, 0);
+    assert.match(run.stdout, /^Usage: credmux/);
+  }
+  const unknown = await runBundle(["frobnicate"]);
+  assert.equal(unknown.status, 1);
+  assert.equal(unknown.stderr, 'credmux: unknown command "frobnicate" (see credmux --help)\n');
+  const badFlag = await runBundle(["check", "--bogus", "x"]);
+  assert.match(badFlag.stderr, /unknown option --bogus for check/);
+  const badLevel = await runBundle(["validate", "--log-level", "loud"]);
+  assert.match(badLevel.stderr, /log level "loud" is not one of debug, info, warn, error, silent/);
+});
