@@ -162,6 +162,8 @@ function isLegacyFile(file: string, document: unknown): boolean {
 export default defineProvider<Options>({
   type: TYPE,
   options,
+  // Reading the files is cheaper than the cache, and a rotated file must take effect at once.
+  cacheable: false,
   create(opts, env) {
     return async () => {
       const auth: Record<string, AuthEntry> = {};

@@ -86,6 +86,7 @@ Commands:
   explain IMAGE            which providers and patterns match an image, and why others do not
   match PATTERN IMAGE      the kubelet's matchImages rule: exit 0 on a match, 1 otherwise
   validate                 check the config file and print a summary
+  cache list|clear         show or empty the on-disk credential cache
   version                  print the version
 
 Options (every command):

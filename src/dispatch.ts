@@ -5,6 +5,8 @@ import { describeDuration } from "./duration.js";
 import { CredmuxError, describeError } from "./errors.js";
 import { normalizeImageName, type ImageName } from "./image-name.js";
 import { keyWithinPatterns, matchImage, normalizeAuthKey, registryOf, urlsMatchStr } from "./match.js";
+import type { CacheSource, CredentialCache } from "./cache/credential-cache.js";
+import { cacheIdentity, makeCacheKey } from "./cache/key.js";
 import type { Config, ProviderConfig } from "./config.js";
 import type { Logger } from "./log.js";
 import type { AuthEntry, CacheKeyType, KubeletRequest, KubeletResponse } from "./protocol.js";
@@ -18,6 +20,8 @@ export interface RunContext {
   now(): number;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /** The credential cache; absent when caching is off. */
+  cache?: CredentialCache;
 }
 
 export interface DroppedKey {
@@ -38,6 +42,8 @@ export interface ProviderOutcome {
   dropped: DroppedKey[];
   error?: CredmuxError;
   lifetimeMs?: number;
+  /** Where the answer came from. */
+  source?: CacheSource;
 }
 
 export interface Resolution {
@@ -150,19 +156,35 @@ export class Dispatcher {
         providerRequest.serviceAccountToken = request.serviceAccountToken;
         if (request.serviceAccountAnnotations) providerRequest.serviceAccountAnnotations = { ...request.serviceAccountAnnotations };
       }
-      const result = await withDeadline(fn(providerRequest, signal), signal, provider, this.#config.defaults.timeoutMs);
-      checkResult(result, provider);
-      for (const entry of Object.values(result.auth)) this.#context.secrets.addCredential(entry.username, entry.password);
-      if (request.serviceAccountToken && provider.tokenAttributes?.cacheType !== "Token" &&
-          Object.values(result.auth).some((entry) => entry.password === request.serviceAccountToken)) {
-        throw new ProviderError("returned the service-account token as a password, which the kubelet rejects",
-          "set tokenAttributes.cacheType: Token for this provider, so the answer is cached per token");
+      const upstream = async () => {
+        const answer = await withDeadline(fn(providerRequest, signal), signal, provider, this.#config.defaults.timeoutMs);
+        checkResult(answer, provider);
+        for (const entry of Object.values(answer.auth)) this.#context.secrets.addCredential(entry.username, entry.password);
+        if (request.serviceAccountToken && provider.tokenAttributes?.cacheType !== "Token" &&
+            Object.values(answer.auth).some((entry) => entry.password === request.serviceAccountToken)) {
+          throw new ProviderError("returned the service-account token as a password, which the kubelet rejects",
+            "set tokenAttributes.cacheType: Token for this provider, so the answer is cached per token");
+        }
+        return answer;
+      };
+      const { cache } = this.#context;
+      let result: ProviderResult;
+      if (cache && provider.definition.cacheable !== false) {
+        const identity = cacheIdentity(provider, providerRequest);
+        const keys = { registry: makeCacheKey(provider.name, image.registry, identity), image: makeCacheKey(provider.name, image.name, identity) };
+        const answer = await cache.fetch(keys, upstream, (fetched) => this.#lifetime(fetched), signal);
+        result = answer.result;
+        outcome.source = answer.source;
+        for (const entry of Object.values(result.auth)) this.#context.secrets.addCredential(entry.username, entry.password);
+      } else {
+        result = await upstream();
+        outcome.source = "upstream";
       }
       outcome.result = result;
       Object.assign(outcome, filterKeys(result, provider, image, this.#context.log));
       outcome.lifetimeMs = this.#lifetime(result);
       this.#context.log.debug("provider answered", {
-        provider: provider.name, keys: outcome.credentials.map(([key]) => key), ms: this.#context.now() - started,
+        provider: provider.name, keys: outcome.credentials.map(([key]) => key), source: outcome.source, ms: this.#context.now() - started,
       });
     } catch (error) {
       outcome.error = providerFailure(provider, error);

@@ -68,6 +68,8 @@ export interface ProviderDefinition<Options = Record<string, unknown>> {
   options?: OptionsSchema<Options>;
   /** The patterns used when a config entry gives no matchImages. */
   defaultMatchImages?: readonly string[];
+  /** false for providers whose answer must be read afresh every exec (local files); default true. */
+  cacheable?: boolean;
   /** Called once per process for each configured provider. */
   create(options: Options, env: ProviderEnv): ProviderFunction;
 }

@@ -9,7 +9,7 @@ import { API_GROUP } from "../protocol.js";
 import { maskedValue } from "../secrets.js";
 import type { Resolution } from "../dispatch.js";
 import type { Command } from "./index.js";
-import { loadRunConfig, makeDispatcher } from "./setup.js";
+import { loadRunConfig, makeCache, makeDispatcher } from "./setup.js";
 
 interface CheckReport {
   image: string;
@@ -22,6 +22,7 @@ interface CheckReport {
     name: string;
     type: string;
     matchedPattern?: string;
+    source?: string;
     skipped?: string;
     error?: string;
     keys: Array<{ key: string; username: string; password: string }>;
@@ -46,6 +47,7 @@ function report(input: string, resolution: Resolution): CheckReport {
       name: outcome.provider.name,
       type: outcome.provider.type,
       ...(outcome.matchedPattern !== undefined ? { matchedPattern: outcome.matchedPattern } : {}),
+      ...(outcome.source ? { source: outcome.source } : {}),
       ...(outcome.skipped ? { skipped: outcome.skipped } : {}),
       ...(outcome.error ? { error: outcome.error.toLine() } : {}),
       keys: outcome.credentials.map(([key, entry]) => ({ key, username: entry.username, password: maskedValue(entry.password) })),
@@ -63,7 +65,8 @@ function printReport(r: CheckReport): string {
     else if (p.skipped) lines.push(`${head}matched ${JSON.stringify(p.matchedPattern)}, not asked: ${p.skipped}`);
     else if (p.error) lines.push(`${head}matched ${JSON.stringify(p.matchedPattern)}, FAILED: ${p.error}`);
     else {
-      lines.push(`${head}matched ${JSON.stringify(p.matchedPattern)}, answered ${p.keys.length} key${p.keys.length === 1 ? "" : "s"} for this registry`);
+      const from = p.source === "upstream" || p.source === undefined ? "" : ` (from the ${p.source === "stale" ? "cache, upstream failing" : `${p.source} cache`})`;
+      lines.push(`${head}matched ${JSON.stringify(p.matchedPattern)}, answered ${p.keys.length} key${p.keys.length === 1 ? "" : "s"} for this registry${from}`);
       for (const k of p.keys) lines.push(`      ${k.key}: username ${JSON.stringify(k.username)}, password ${k.password}`);
     }
     for (const d of p.dropped) if (!d.why.startsWith("for another registry")) lines.push(`      dropped ${d.key}: ${d.why}`);
@@ -85,14 +88,16 @@ same providers), and prints per provider whether its patterns matched, what it a
 it failed, and which credentials the kubelet would try for the image. Secrets are masked.
 Exit status 1 if any image's resolution failed.
 
-  --json     print the reports as JSON
+  --json       print the reports as JSON
+  --no-cache   ask every provider, bypassing the credential cache (nothing is stored either)
 `,
-  flags: ["json"],
+  flags: ["json", "no-cache"],
   async run(context) {
     const images = context.args.positionals;
     if (images.length === 0) throw new CredmuxError("usage", "check needs at least one IMAGE", "see credmux check --help");
     const config = await loadRunConfig(context);
-    const dispatcher = makeDispatcher(config, context);
+    const noCache = context.args.flags.has("no-cache");
+    const dispatcher = makeDispatcher(config, context, noCache ? undefined : makeCache(config, context, true));
     const reports: CheckReport[] = [];
     for (const input of images) {
       const image = normalizeImageName(input).name;

@@ -2,6 +2,7 @@
 import type { CliIo, ParsedArgs } from "../cli.js";
 import type { RunLogger } from "../log.js";
 import type { SecretSet } from "../secrets.js";
+import { cacheCommand } from "./cache.js";
 import { checkCommand, explainCommand } from "./check.js";
 import { matchCommand } from "./match.js";
 import { pluginCommand } from "./plugin.js";
@@ -29,4 +30,5 @@ export const commands: Readonly<Record<string, Command>> = {
   explain: explainCommand,
   match: matchCommand,
   validate: validateCommand,
+  cache: cacheCommand,
 };

@@ -3,7 +3,7 @@
 import { CredmuxError } from "../errors.js";
 import { decodeRequest, encodeResponse } from "../protocol.js";
 import type { Command } from "./index.js";
-import { loadRunConfig, makeDispatcher } from "./setup.js";
+import { loadRunConfig, makeCache, makeDispatcher } from "./setup.js";
 
 export const pluginCommand: Command = {
   help: `Usage: credmux [--config FILE] [--log-level LEVEL] < request.json
@@ -22,7 +22,8 @@ stdout, one line on stderr, exit status 1.
     }
     const request = decodeRequest(await io.readStdin());
     const config = await loadRunConfig(context);
-    const resolution = await makeDispatcher(config, context).resolve(request);
+    // One image per exec: an in-memory layer could never hit, so only the disk cache is used.
+    const resolution = await makeDispatcher(config, context, makeCache(config, context, false)).resolve(request);
     if (resolution.failure && config.onFailure !== "empty") {
       log.recordFailure(resolution.failure.toLine(), { image: resolution.image.name });
       throw resolution.failure;

@@ -1,6 +1,7 @@
 // What every config-reading command does first: find and load the config, and let its log
 // settings take effect (unless --log-level or CREDMUX_LOG_LEVEL already chose the level).
 import { configPath, loadConfig, type Config } from "../config.js";
+import { CredentialCache } from "../cache/credential-cache.js";
 import { Dispatcher } from "../dispatch.js";
 import type { CommandContext } from "./index.js";
 
@@ -15,13 +16,20 @@ export async function loadRunConfig(context: CommandContext): Promise<Config> {
   return config;
 }
 
+/** The run's credential cache; `memory` for commands that resolve more than one image. */
+export function makeCache(config: Config, context: CommandContext, memory: boolean): CredentialCache | undefined {
+  if (!config.cache.dir && !memory) return undefined;
+  return new CredentialCache({ dir: config.cache.dir, maxEntries: config.cache.maxEntries, memory, timeoutMs: config.defaults.timeoutMs }, context.log, context.io.now);
+}
+
 /** A dispatcher over the run's real side effects. */
-export function makeDispatcher(config: Config, context: CommandContext): Dispatcher {
+export function makeDispatcher(config: Config, context: CommandContext, cache: CredentialCache | undefined): Dispatcher {
   return new Dispatcher(config, {
     log: context.log,
     secrets: context.secrets,
     now: context.io.now,
     env: context.io.env,
     cwd: context.io.cwd,
+    ...(cache ? { cache } : {}),
   });
 }

@@ -1,8 +1,9 @@
 // `npm run bench`: start-up is the product's latency (a fresh process per kubelet cache miss), so
 // each path is timed as whole processes and reported as a ratio to a bare `node -e 0` measured
 // alternately in the same run, with the same environment (NODE_OPTIONS and NODE_EXTRA_CA_CERTS unset).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 
@@ -21,9 +22,30 @@ const yamlConfig = path.join(work, "config.yaml");
 fs.writeFileSync(yamlConfig, `apiVersion: credmux/v1alpha1\nkind: Config\ncache: { dir: "" }\nproviders:\n  - name: registry\n    type: dockercfg\n    matchImages: ["registry.bench.test"]\n    files: [${JSON.stringify(dockerConfig)}]\n`);
 const request = `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image: "registry.bench.test/team/app" })}\n`;
 
+// A loopback token endpoint for the cache paths, counting its calls (test/fixtures/providers/http-token-provider.js).
+let upstreamCalls = 0;
+const server = http.createServer((req, res) => {
+  upstreamCalls++;
+  const registry = new URL(req.url, "http://x").searchParams.get("registry");
+  setTimeout(() => res.end(JSON.stringify({ username: "bench", password: `pw-${registry}-${upstreamCalls}`, expires_in: 3600 })), Number(process.env.BENCH_UPSTREAM_DELAY_MS ?? 50));
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const endpoint = `http://127.0.0.1:${server.address().port}/token`;
+const cacheConfig = (name) => {
+  const file = path.join(work, `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify({
+    apiVersion: "credmux/v1alpha1", kind: "Config", cache: { dir: path.join(work, `${name}-cache`) },
+    providers: [{ name: "tokens", type: "module", module: path.join(root, "test", "fixtures", "providers", "http-token-provider.js"), matchImages: ["*.bench.test"], endpoint }],
+  }));
+  return file;
+};
+const tokenRequest = (registry) => `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image: `${registry}/team/app` })}\n`;
+const hitConfig = cacheConfig("hit");
+
 const paths = [
   { name: "dockercfg answer (JSON config)", args: [bundle, "--config", jsonConfig], input: request, target: 1.3 },
   { name: "dockercfg answer (YAML config)", args: [bundle, "--config", yamlConfig], input: request },
+  { name: "disk-cache hit (JSON config)", args: [bundle, "--config", hitConfig], input: tokenRequest("hit.bench.test"), target: 1.3 },
 ];
 
 function timeOnce(args, input) {
@@ -39,6 +61,31 @@ function stats(samples) {
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   return { median: at(0.5), p10: at(0.1), p90: at(0.9), min: sorted[0] };
 }
+
+function execAsync(args, input) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => { stdout += chunk; });
+    child.stderr.on("data", (chunk) => { stderr += chunk; });
+    child.on("close", (status) => (status === 0 ? resolve(stdout) : reject(new Error(`exec failed: ${stderr}`))));
+    child.stdin.end(input);
+  });
+}
+
+// The upstream counts of the cache issue: 1,000 sequential execs over 10 registries, and 64
+// concurrent execs of one cold key. (spawnSync would block this process's own server, so async.)
+const sequentialConfig = cacheConfig("sequential");
+upstreamCalls = 0;
+for (let i = 0; i < 1000; i++) await execAsync([bundle, "--config", sequentialConfig], tokenRequest(`r${i % 10}.bench.test`));
+const sequentialCalls = upstreamCalls;
+const concurrentConfig = cacheConfig("concurrent");
+upstreamCalls = 0;
+await Promise.all(Array.from({ length: 64 }, () => execAsync([bundle, "--config", concurrentConfig], tokenRequest("cold.bench.test"))));
+const concurrentCalls = upstreamCalls;
+await execAsync([bundle, "--config", hitConfig], tokenRequest("hit.bench.test"));
+server.close();
 
 // Warm the page cache so that the first samples do not measure the disk.
 for (let i = 0; i < 3; i++) { timeOnce(["-e", "0"]); for (const p of paths) timeOnce(p.args, p.input); }
@@ -63,6 +110,7 @@ const results = {
     return { name: p.name, ...s, ratio: s.median / base.median, spread: [s.p10 / base.median, s.p90 / base.median], target: p.target ?? null };
   }),
   bundleBytes: fs.statSync(bundle).size,
+  upstreamCalls: { sequential1000Over10Registries: sequentialCalls, concurrent64ColdKey: concurrentCalls },
 };
 fs.mkdirSync(path.join(root, "test", "bench"), { recursive: true });
 fs.writeFileSync(path.join(root, "test", "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
@@ -78,3 +126,4 @@ for (const p of results.paths) {
   console.log(`| ${p.name} | ${fmt(p.median)} | ${fmt(p.p10)}-${fmt(p.p90)} | ${p.ratio.toFixed(2)} | ${verdict} |`);
 }
 console.log(`\nbundle dist/credmux.cjs: ${(results.bundleBytes / 1024).toFixed(0)} KiB`);
+console.log(`upstream calls: ${sequentialCalls} for 1,000 sequential execs over 10 registries (target 10); ${concurrentCalls} for 64 concurrent execs of one cold key (target 1)`);

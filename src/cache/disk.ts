@@ -1,0 +1,320 @@
+// The on-disk credential cache shared by every exec (DESIGN.md, "Cache"): one file per key, mode
+// 0600 in a 0700 directory owned by the running user, written beside and renamed into place, read
+// back only after checking that it is a regular file of ours that nobody else can read, that it
+// parses, and that it is the entry for the key asked. Anything else is ignored, logged and removed.
+// Trouble with the directory itself never fails a pull: the run goes on uncached, with one warning.
+import fs from "node:fs";
+import path from "node:path";
+import * as z from "zod/mini";
+import type { Logger } from "../log.js";
+import type { CacheKey } from "./key.js";
+
+const ENTRY_VERSION = 1;
+const MAX_ENTRY_BYTES = 256 * 1024;
+/** A temporary file this old was left by an exec that died mid-write. */
+const ORPHAN_TEMP_MS = 60_000;
+
+// Built on first use: a kubelet exec that never reaches the cache does not pay for the schema.
+let entrySchema: ReturnType<typeof buildEntrySchema> | undefined;
+const buildEntrySchema = () => z.strictObject({
+  version: z.literal(ENTRY_VERSION),
+  key: z.string(),
+  provider: z.string(),
+  scope: z.string(),
+  storedAt: z.number(),
+  /** Served until then: the real expiry less the margin, or the default lifetime. */
+  freshUntil: z.number(),
+  /** The credential's real expiry, when known: the limit for serving it when the upstream fails. */
+  expiresAt: z.optional(z.number()),
+  cacheKeyType: z.optional(z.enum(["Image", "Registry", "Global"])),
+  auth: z.record(z.string(), z.strictObject({ username: z.string(), password: z.string() })),
+});
+export type CacheEntry = z.infer<ReturnType<typeof buildEntrySchema>>;
+
+export interface LockHandle {
+  release(): void;
+}
+
+interface LockInfo {
+  pid: number;
+  nonce: string;
+  createdAt: number;
+}
+
+export class DiskCache {
+  readonly dir: string;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #usable: boolean | undefined;
+  #warned = false;
+  #pruned = false;
+
+  constructor(dir: string, log: Logger, now: () => number) {
+    this.dir = dir;
+    this.#log = log;
+    this.#now = now;
+  }
+
+  /** Logs cache trouble once per run: the answer goes on uncached, and one line says why. */
+  warnOnce(message: string, fields: Record<string, unknown>): void {
+    if (this.#warned) {
+      this.#log.debug(message, { dir: this.dir, ...fields });
+      return;
+    }
+    this.#warned = true;
+    this.#log.warn(`${message}; answering without the on-disk cache`, { dir: this.dir, ...fields });
+  }
+
+  /** Whether the directory exists (or could be made) as a 0700 directory of ours, not a symlink. */
+  usable(): boolean {
+    if (this.#usable !== undefined) return this.#usable;
+    this.#usable = this.#checkDirectory();
+    return this.#usable;
+  }
+
+  #checkDirectory(): boolean {
+    try {
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      const stat = fs.lstatSync(this.dir);
+      if (stat.isSymbolicLink()) return this.#refuse("the cache directory is a symlink, which credmux never follows");
+      if (!stat.isDirectory()) return this.#refuse("the cache path is not a directory");
+      if (stat.uid !== process.getuid!()) return this.#refuse(`the cache directory belongs to uid ${stat.uid}, not to this user (uid ${process.getuid!()})`);
+      if ((stat.mode & 0o077) !== 0) {
+        // Ours but readable by others: close it before a secret goes in.
+        fs.chmodSync(this.dir, 0o700);
+        this.#log.warn("the cache directory was open to other users; changed its mode to 0700", { dir: this.dir, mode: (stat.mode & 0o777).toString(8) });
+      }
+      return true;
+    } catch (error) {
+      return this.#refuse(`cannot use the cache directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  }
+
+  #refuse(reason: string): boolean {
+    this.warnOnce(reason, {});
+    return false;
+  }
+
+  entryPath(key: CacheKey): string {
+    return path.join(this.dir, `${key.hash}.json`);
+  }
+
+  /** The entry for key if a trustworthy one is on disk; a bad file is removed and logged. */
+  read(key: CacheKey): CacheEntry | undefined {
+    if (!this.usable()) return undefined;
+    const file = this.entryPath(key);
+    const entry = this.#readFile(file);
+    if (entry === undefined) return undefined;
+    if (entry.key !== key.text) return this.#discard(file, "it holds the entry of another key");
+    return entry;
+  }
+
+  #readFile(file: string): CacheEntry | undefined {
+    let fd: number;
+    try {
+      // O_NOFOLLOW: a symlink planted in place of an entry is refused, never followed.
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return undefined;
+      if (code === "ELOOP") return this.#discard(file, "it is a symlink");
+      this.warnOnce(`cannot read a cache entry (${code ?? (error as Error).message})`, { file });
+      return undefined;
+    }
+    let text: string;
+    try {
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile()) return this.#discard(file, "it is not a regular file");
+      if (stat.uid !== process.getuid!()) return this.#discard(file, `it belongs to uid ${stat.uid}`);
+      if ((stat.mode & 0o077) !== 0) return this.#discard(file, `other users could read or write it (mode ${(stat.mode & 0o777).toString(8)})`);
+      if (stat.size > MAX_ENTRY_BYTES) return this.#discard(file, `it is ${stat.size} bytes`);
+      text = fs.readFileSync(fd, "utf8");
+    } finally {
+      fs.closeSync(fd);
+    }
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch {
+      return this.#discard(file, text.length === 0 ? "it is empty" : "it is not valid JSON (truncated or corrupt)");
+    }
+    entrySchema ??= buildEntrySchema();
+    const parsed = entrySchema.safeParse(document);
+    if (!parsed.success) return this.#discard(file, "it does not have the shape of a cache entry");
+    return parsed.data;
+  }
+
+  #discard(file: string, why: string): undefined {
+    this.#log.warn(`ignoring and removing a cache file: ${why}`, { file });
+    try {
+      fs.unlinkSync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") this.warnOnce(`cannot remove a bad cache file (${(error as NodeJS.ErrnoException).code})`, { file });
+    }
+    return undefined;
+  }
+
+  /** Stores entry for key: written to a temporary file of mode 0600 beside it, then renamed over it. */
+  write(key: CacheKey, entry: CacheEntry): void {
+    if (!this.usable()) return;
+    const file = this.entryPath(key);
+    const temp = path.join(this.dir, `.${key.hash}.${uniqueSuffix()}.tmp`);
+    try {
+      const fd = fs.openSync(temp, "wx", 0o600);
+      try {
+        fs.writeSync(fd, JSON.stringify(entry));
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(temp, file);
+    } catch (error) {
+      try { fs.unlinkSync(temp); } catch { /* it may never have been created */ }
+      this.warnOnce(`cannot write the cache (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { file });
+      return;
+    }
+    this.#pruneOnce();
+  }
+
+  /** Takes the fetch lock for key, or returns undefined if another live exec holds it. */
+  tryLock(key: CacheKey, staleAfterMs: number): LockHandle | undefined {
+    if (!this.usable()) return undefined;
+    const file = path.join(this.dir, `${key.hash}.lock`);
+    const info: LockInfo = { pid: process.pid, nonce: uniqueSuffix(), createdAt: this.#now() };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = fs.openSync(file, "wx", 0o600);
+        try {
+          fs.writeSync(fd, JSON.stringify(info));
+        } finally {
+          fs.closeSync(fd);
+        }
+        return { release: () => this.#releaseLock(file, info.nonce) };
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "EEXIST") {
+          this.warnOnce(`cannot create a lock file (${code ?? (error as Error).message})`, { file });
+          return undefined;
+        }
+        if (attempt > 0 || !this.#breakIfStale(file, staleAfterMs)) return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  #releaseLock(file: string, nonce: string): void {
+    // Only our own lock: if it was judged stale and taken over, it is someone else's now.
+    if (this.#readLock(file)?.nonce === nonce) {
+      try { fs.unlinkSync(file); } catch { /* already gone */ }
+    }
+  }
+
+  #readLock(file: string): LockInfo | undefined {
+    try {
+      const info = JSON.parse(fs.readFileSync(file, "utf8")) as LockInfo;
+      return typeof info?.pid === "number" && typeof info.nonce === "string" ? info : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Removes the lock if its holder died (or has held it past the deadline every exec works under).
+   * The lock is renamed aside first and checked to be the one judged stale, so that two waiters
+   * breaking it at once cannot remove a fresh lock a third has just taken.
+   */
+  #breakIfStale(file: string, staleAfterMs: number): boolean {
+    const info = this.#readLock(file);
+    let stale: boolean;
+    if (info === undefined) {
+      // Half-written by a holder killed between create and write, or garbage: judge by its age.
+      try {
+        stale = this.#now() - fs.statSync(file).mtimeMs > 1000;
+      } catch {
+        return true;
+      }
+    } else {
+      stale = !processAlive(info.pid) || this.#now() - info.createdAt > staleAfterMs;
+    }
+    if (!stale) return false;
+    const aside = `${file}.${uniqueSuffix()}.stale`;
+    try {
+      fs.renameSync(file, aside);
+    } catch {
+      return true; // someone else removed it first: try to take it
+    }
+    const moved = this.#readLock(aside);
+    if (info !== undefined && moved?.nonce !== info.nonce) {
+      // We moved a lock taken after ours was judged: put it back unless yet another was taken.
+      try { fs.linkSync(aside, file); } catch { /* a new holder exists; at worst two fetches */ }
+    } else {
+      this.#log.info("took over a cache lock whose holder is gone", { file, pid: info?.pid });
+    }
+    try { fs.unlinkSync(aside); } catch { /* gone */ }
+    return true;
+  }
+
+  /** Removes entries past their real expiry (or freshness, when the expiry is unknown) and orphaned temp files. */
+  #pruneOnce(): void {
+    if (this.#pruned) return;
+    this.#pruned = true;
+    const now = this.#now();
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const file = path.join(this.dir, name);
+      try {
+        if (name.endsWith(".tmp") || name.endsWith(".stale")) {
+          if (now - fs.lstatSync(file).mtimeMs > ORPHAN_TEMP_MS) fs.unlinkSync(file);
+        } else if (name.endsWith(".json")) {
+          const entry = this.#readFile(file);
+          if (entry && (entry.expiresAt ?? entry.freshUntil) <= now) fs.unlinkSync(file);
+        }
+      } catch { /* another exec pruned it first */ }
+    }
+  }
+
+  /** Every trustworthy entry, for `credmux cache list`. */
+  list(): CacheEntry[] {
+    if (!this.usable()) return [];
+    return fs.readdirSync(this.dir)
+      .filter((name) => name.endsWith(".json"))
+      .map((name) => this.#readFile(path.join(this.dir, name)))
+      .filter((entry): entry is CacheEntry => entry !== undefined);
+  }
+
+  /** Removes the entries (of one provider, or all); returns how many. */
+  clear(provider?: string): number {
+    if (!this.usable()) return 0;
+    let removed = 0;
+    for (const name of fs.readdirSync(this.dir)) {
+      if (!name.endsWith(".json")) continue;
+      const file = path.join(this.dir, name);
+      const entry = provider === undefined ? undefined : this.#readFile(file);
+      if (provider !== undefined && entry?.provider !== provider) continue;
+      try {
+        fs.unlinkSync(file);
+        removed++;
+      } catch { /* gone */ }
+    }
+    return removed;
+  }
+}
+
+/** A name no other process or call will pick, for temporary files and lock ownership (not secrecy). */
+function uniqueSuffix(): string {
+  return `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 10)}`;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, owned by another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,45 @@
+// `credmux cache list` and `credmux cache clear [--provider NAME]`: what the on-disk cache holds
+// (keys, provider, scope, expiry; never a secret), and emptying it.
+import { CredmuxError } from "../errors.js";
+import { DiskCache } from "../cache/disk.js";
+import type { Command } from "./index.js";
+import { loadRunConfig } from "./setup.js";
+
+export const cacheCommand: Command = {
+  help: `Usage: credmux cache list|clear [--provider NAME] [--config FILE]
+
+  list                 the cached credentials: provider, registry, identity, until when each is
+                       served and when it expires (no secrets)
+  clear                remove cached credentials, so that the next exec asks the upstream
+    --provider NAME    only this provider's
+`,
+  flags: ["provider"],
+  async run(context) {
+    const [action, ...extra] = context.args.positionals;
+    if ((action !== "list" && action !== "clear") || extra.length > 0) {
+      throw new CredmuxError("usage", "cache takes list or clear", "see credmux cache --help");
+    }
+    const config = await loadRunConfig(context);
+    if (!config.cache.dir) {
+      context.io.writeStdout(`the on-disk cache is off in ${config.path} (cache.dir is "")\n`);
+      return 0;
+    }
+    const disk = new DiskCache(config.cache.dir, context.log, context.io.now);
+    const provider = context.args.flags.get("provider");
+    if (action === "clear") {
+      const removed = disk.clear(typeof provider === "string" ? provider : undefined);
+      context.io.writeStdout(`removed ${removed} cached credential${removed === 1 ? "" : "s"} from ${config.cache.dir}\n`);
+      return 0;
+    }
+    const now = context.io.now();
+    const entries = disk.list().filter((entry) => typeof provider !== "string" || entry.provider === provider);
+    const lines = entries.map((entry) => {
+      const identity = JSON.parse(entry.key)[2] as string;
+      const fresh = entry.freshUntil > now ? `served until ${new Date(entry.freshUntil).toISOString()}` : "no longer served";
+      const expiry = entry.expiresAt === undefined ? "expiry unknown" : `expires ${new Date(entry.expiresAt).toISOString()}`;
+      return `${entry.provider}\t${entry.scope}\t${identity === "node" ? "node" : identity.slice(0, 19)}\t${fresh}\t${expiry}\tkeys: ${Object.keys(entry.auth).join(", ")}`;
+    });
+    context.io.writeStdout(lines.length ? `${lines.join("\n")}\n` : `no cached credentials in ${config.cache.dir}\n`);
+    return 0;
+  },
+};
