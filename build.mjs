@@ -11,12 +11,19 @@ import path from "node:path";
 
 const root = path.dirname(new URL(import.meta.url).pathname);
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
-const DEFERRED = ["yaml", "pino", "lru-cache"]; // keep in step with DeferredName in src/deferred.ts
+// What each deferred module exports; keep in step with DeferredName and fromDisk in src/deferred.ts.
+const DEFERRED = {
+  yaml: `require("yaml")`,
+  pino: `require("pino")`,
+  "lru-cache": `require("lru-cache")`,
+  // One module for the three clients, so that their shared smithy code is bundled once (551 KB).
+  "aws-sdk": `{ ECR: require("@aws-sdk/client-ecr"), ECRPublic: require("@aws-sdk/client-ecr-public"), STS: require("@aws-sdk/client-sts") }`,
+};
 const TARGET = "node20";
 
 async function bundleDeferred(name) {
   const result = await build({
-    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, loader: "js" },
+    stdin: { contents: `module.exports = ${DEFERRED[name]};`, resolveDir: root, loader: "js" },
     bundle: true,
     platform: "node",
     format: "cjs",
@@ -47,7 +54,7 @@ export async function buildBundle({ minify = true } = {}) {
     write: false,
     logLevel: "error",
   });
-  const sections = await Promise.all(DEFERRED.map(bundleDeferred));
+  const sections = await Promise.all(Object.keys(DEFERRED).map(bundleDeferred));
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, result.outputFiles[0].text + sections.join(""), { mode: 0o755 });

@@ -7,7 +7,14 @@ import fs from "node:fs";
 import Module from "node:module";
 
 /** The dependencies build.mjs knows how to defer; keep in step with DEFERRED in build.mjs. */
-export type DeferredName = "yaml" | "pino" | "lru-cache";
+export type DeferredName = "yaml" | "pino" | "lru-cache" | "aws-sdk";
+
+/** The "aws-sdk" deferred module: the three clients credmux uses. */
+export interface AwsSdk {
+  ECR: typeof import("@aws-sdk/client-ecr");
+  ECRPublic: typeof import("@aws-sdk/client-ecr-public");
+  STS: typeof import("@aws-sdk/client-sts");
+}
 
 declare const __CREDMUX_BUNDLE__: boolean | undefined;
 
@@ -22,13 +29,16 @@ export function loadDeferred<T>(name: DeferredName): T {
   return exports as T;
 }
 
-function requireFromDisk(name: string): unknown {
-  // A variable, not a literal, so that esbuild leaves this require() alone.
-  const id: string = name;
-  return require(id);
+function requireFromDisk(name: DeferredName): unknown {
+  // Variables, not literals, so that esbuild leaves these require() calls alone.
+  const load = (id: string): unknown => require(id);
+  if (name === "aws-sdk") {
+    return { ECR: load("@aws-sdk/client-ecr"), ECRPublic: load("@aws-sdk/client-ecr-public"), STS: load("@aws-sdk/client-sts") };
+  }
+  return load(name);
 }
 
-function compileDeferred(name: string): unknown {
+function compileDeferred(name: DeferredName): unknown {
   const source = readDeferredSource(name);
   const mod = new Module(`credmux-deferred:${name}`) as Module & { _compile(code: string, filename: string): void };
   mod.filename = __filename;
