@@ -99,7 +99,10 @@ const fileSchema = z.strictObject({
     level: z.optional(z.enum(LOG_LEVELS)),
     file: z.optional(z.string()),
   })),
-  mirrors: z.optional(z.array(z.strictObject({ from: matchImagePattern, to: matchImagePattern }))),
+  mirrors: z.optional(z.array(z.strictObject({
+    from: matchImagePattern,
+    to: matchImagePattern.check(z.refine((to) => !to.includes("*"), { message: "expected the mirror's registry and path, without '*'" })),
+  }))),
   providers: z.array(z.looseObject({})).check(z.minLength(1)),
 });
 

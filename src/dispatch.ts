@@ -4,10 +4,11 @@
 import { describeDuration } from "./duration.js";
 import { CredmuxError, describeError } from "./errors.js";
 import { normalizeImageName, type ImageName } from "./image-name.js";
-import { keyWithinPatterns, matchImage, normalizeAuthKey, registryOf, urlsMatchStr } from "./match.js";
+import { keyWithinPatterns, lookupCredentials, matchImage, normalizeAuthKey, registryOf, urlsMatchStr } from "./match.js";
+import { findMirror, mirrorHasPath, mirrorKey, mirroredImageName } from "./mirror.js";
 import type { CacheSource, CredentialCache } from "./cache/credential-cache.js";
 import { cacheIdentity, makeCacheKey } from "./cache/key.js";
-import type { Config, ProviderConfig } from "./config.js";
+import type { Config, MirrorRule, ProviderConfig } from "./config.js";
 import type { Logger } from "./log.js";
 import type { AuthEntry, CacheKeyType, KubeletRequest, KubeletResponse } from "./protocol.js";
 import { ProviderError, type CredentialRequest, type ProviderEnv, type ProviderFunction, type ProviderResult } from "./provider.js";
@@ -47,7 +48,10 @@ export interface ProviderOutcome {
 }
 
 export interface Resolution {
+  /** The image the kubelet asked for. */
   image: ImageName;
+  /** When a mirror rule matched: the rule, and the image in the mirror whose providers answered. */
+  mirror?: { rule: MirrorRule; image: ImageName };
   response: KubeletResponse;
   outcomes: ProviderOutcome[];
   /** The first provider failure, in config order; the CLI turns it into exit 1 unless onFailure is empty. */
@@ -68,8 +72,13 @@ export class Dispatcher {
 
   /** Resolves one kubelet request; never throws for a provider failure, which is reported in `failure`. */
   async resolve(request: KubeletRequest): Promise<Resolution> {
-    const image = normalizeImageName(request.image);
+    const requested = normalizeImageName(request.image);
     const { log } = this.#context;
+    const rule = findMirror(this.#config.mirrors, requested.name);
+    // With a mirror, every step below works on the image as the mirror names it.
+    const image = rule ? normalizeImageName(mirroredImageName(rule, requested.name)) : requested;
+    const mirror = rule ? { rule, image } : undefined;
+    if (mirror) log.debug("answering with the mirror's credentials", { image: requested.name, mirror: image.name });
     if (request.serviceAccountToken) this.#context.secrets.add(request.serviceAccountToken);
     const outcomes: ProviderOutcome[] = this.#config.providers.map((provider) => selectProvider(provider, image.name, request));
     const asked = outcomes.filter((outcome) => outcome.matchedPattern !== undefined && outcome.skipped === undefined);
@@ -92,13 +101,14 @@ export class Dispatcher {
     }
 
     const failed = asked.find((outcome) => outcome.error);
+    const base = { image: requested, outcomes, ...(mirror ? { mirror } : {}) };
     if (failed && this.#config.onFailure === "empty") {
       log.warn("a provider failed; answering with no credentials because onFailure is empty", { provider: failed.provider.name, error: failed.error });
-      return { image, outcomes, response: emptyResponse(request), failure: failed.error };
+      return { ...base, response: emptyResponse(request), failure: failed.error };
     }
-    if (failed) return { image, outcomes, response: emptyResponse(request), failure: failed.error };
+    if (failed) return { ...base, response: emptyResponse(request), failure: failed.error };
 
-    const auth: Record<string, AuthEntry> = {};
+    let auth: Record<string, AuthEntry> = {};
     const taken = new Set<string>();
     let cacheDurationMs = Number.POSITIVE_INFINITY;
     for (const outcome of asked) {
@@ -115,13 +125,22 @@ export class Dispatcher {
       }
       if (contributed) cacheDurationMs = Math.min(cacheDurationMs, outcome.lifetimeMs!);
     }
-    const hasCredentials = taken.size > 0;
+    let cacheKeyType = this.#cacheKeyType(image, asked);
+    if (rule) {
+      // The runtime sends the `from` image's credentials to the mirror: the one the kubelet would try first for the mirrored image.
+      const [first] = lookupCredentials(Object.entries(auth), image.name);
+      auth = first ? { [mirrorKey(rule)]: first } : {};
+      if (mirrorHasPath(rule)) cacheKeyType = "Image";
+    } else if (this.#config.mirrors.some((other) => matchImage(hostPortOf(other.from), requested.registry))) {
+      // Part of this registry is mirrored: reused registry-wide, this answer would reach the mirrored part.
+      cacheKeyType = "Image";
+    }
+    const hasCredentials = Object.keys(auth).length > 0;
     return {
-      image,
-      outcomes,
+      ...base,
       response: {
         apiVersion: request.apiVersion,
-        cacheKeyType: this.#cacheKeyType(image, asked),
+        cacheKeyType,
         // No credentials: "0s", so that the kubelet asks again rather than caching the empty answer.
         cacheDurationMs: hasCredentials ? cacheDurationMs : 0,
         auth,

@@ -173,3 +173,41 @@ test("Docker Hub keys are answered as docker.io, which the kubelet matches direc
   ], { image: "docker.io/library/nginx" });
   assert.deepEqual(resolution.response.auth, { "docker.io": cred("h", "pw-h") });
 });
+
+test("a mirrored image is answered by the mirror's providers, keyed by the from registry", async () => {
+  const dir = tempDir();
+  const record = path.join(dir, "mirror.jsonl");
+  const hub = path.join(dir, "hub.jsonl");
+  const { resolution } = await resolve([
+    scripted("hub", ["docker.io"], { record: hub, answer: { "docker.io": cred("hub", "pw-hub") } }),
+    scripted("mirror", ["mirror.test"], { record, answer: { "mirror.test": cred("m", "pw-mirror"), "mirror.test/hub": cred("mh", "pw-mirror-hub") } }),
+  ], { image: "docker.io/library/nginx" }, { mirrors: [{ from: "docker.io", to: "mirror.test/hub" }] });
+  assert.equal(resolution.failure, undefined);
+  // The credential the kubelet would try first for the mirrored image, under the from registry.
+  assert.deepEqual(resolution.response.auth, { "docker.io": cred("mh", "pw-mirror-hub") });
+  assert.equal(resolution.response.cacheKeyType, "Registry");
+  assert.equal(resolution.mirror?.image.name, "mirror.test/hub/library/nginx");
+  assert.equal(JSON.parse(fs.readFileSync(record, "utf8")).image, "mirror.test/hub/library/nginx");
+  assert.equal(fs.existsSync(hub), false, "the from registry's own provider is not asked");
+});
+
+test("a mirror rule for part of a registry makes the answer Image-keyed; images outside it are not mirrored", async () => {
+  const providers = [
+    scripted("direct", ["registry.test"], { answer: { "registry.test": cred("d", "pw-d") } }),
+    scripted("mirror", ["mirror.test"], { answer: { "mirror.test": cred("m", "pw-m") } }),
+  ];
+  const mirrors = [{ from: "registry.test/team", to: "mirror.test/cache/team" }];
+  const inside = await resolve(providers, { image: "registry.test/team/app" }, { mirrors });
+  assert.deepEqual(inside.resolution.response.auth, { "registry.test/team": cred("m", "pw-m") });
+  assert.equal(inside.resolution.response.cacheKeyType, "Image");
+  const outside = await resolve(providers, { image: "registry.test/other/app" }, { mirrors });
+  assert.deepEqual(outside.resolution.response.auth, { "registry.test": cred("d", "pw-d") });
+  // The direct answer must not be reused registry-wide either: part of the registry is mirrored.
+  assert.equal(outside.resolution.response.cacheKeyType, "Image");
+});
+
+test("a mirror whose to has a '*' is refused by the config", async () => {
+  const dir = tempDir();
+  await assert.rejects(loadConfig(writeConfig(dir, { mirrors: [{ from: "docker.io", to: "*.mirror.test" }], providers: [scripted("a", ["x.test"])] })),
+    /mirrors\[0\]\.to: expected the mirror's registry and path, without '\*'/);
+});

@@ -14,6 +14,8 @@ import { loadRunConfig, makeCache, makeDispatcher } from "./setup.js";
 interface CheckReport {
   image: string;
   input: string;
+  /** The image in the mirror whose providers answered, when a mirror rule matched. */
+  mirror?: string;
   ok: boolean;
   error?: string;
   cacheKeyType: string;
@@ -39,6 +41,7 @@ function report(input: string, resolution: Resolution): CheckReport {
   return {
     image: resolution.image.name,
     input,
+    ...(resolution.mirror ? { mirror: resolution.mirror.image.name } : {}),
     ok: resolution.failure === undefined,
     ...(resolution.failure ? { error: resolution.failure.toLine() } : {}),
     cacheKeyType: response.cacheKeyType,
@@ -59,6 +62,7 @@ function report(input: string, resolution: Resolution): CheckReport {
 
 function printReport(r: CheckReport): string {
   const lines = [`${r.image}${r.input !== r.image ? ` (from ${r.input})` : ""}`];
+  if (r.mirror) lines.push(`  mirrored: answered with the credentials for ${r.mirror}, keyed by ${Object.keys(r.kubeletWouldTry).length ? r.kubeletWouldTry[0]!.key : "the mirror's from registry"}`);
   for (const p of r.providers) {
     const head = `  ${p.name} (${p.type}): `;
     if (p.matchedPattern === undefined) lines.push(`${head}not asked: no matchImages pattern matches`);
