@@ -1,129 +1,117 @@
 // `npm run bench`: start-up is the product's latency (a fresh process per kubelet cache miss), so
-// each path is timed as whole processes and reported as a ratio to a bare `node -e 0` measured
-// alternately in the same run, with the same environment (NODE_OPTIONS and NODE_EXTRA_CA_CERTS unset).
-import { spawn, spawnSync } from "node:child_process";
+// each path is timed as whole processes, each sample beside a bare `node -e 0` sample taken right
+// before it, with the same environment (NODE_OPTIONS and NODE_EXTRA_CA_CERTS unset, as on a node).
+// Writes test/bench/results.json and prints the Markdown table the README shows.
+import { spawn } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { benchPaths } from "./paths.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
-const bundle = path.join(root, "dist", "credmux.cjs");
 const runs = Number(process.env.BENCH_RUNS ?? 30);
 const env = { PATH: process.env.PATH, HOME: process.env.HOME };
-
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "credmux-bench-"));
-const dockerConfig = path.join(work, "docker-config.json");
-fs.writeFileSync(dockerConfig, JSON.stringify({ auths: { "registry.bench.test": { auth: Buffer.from("bench:bench-password").toString("base64") } } }));
-const provider = { name: "registry", type: "dockercfg", matchImages: ["registry.bench.test"], files: [dockerConfig] };
-const jsonConfig = path.join(work, "config.json");
-fs.writeFileSync(jsonConfig, JSON.stringify({ apiVersion: "credmux/v1alpha1", kind: "Config", cache: { dir: "" }, providers: [provider] }));
-const yamlConfig = path.join(work, "config.yaml");
-fs.writeFileSync(yamlConfig, `apiVersion: credmux/v1alpha1\nkind: Config\ncache: { dir: "" }\nproviders:\n  - name: registry\n    type: dockercfg\n    matchImages: ["registry.bench.test"]\n    files: [${JSON.stringify(dockerConfig)}]\n`);
-const request = `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image: "registry.bench.test/team/app" })}\n`;
 
-// A loopback token endpoint for the cache paths, counting its calls (test/fixtures/providers/http-token-provider.js).
-let upstreamCalls = 0;
-const server = http.createServer((req, res) => {
-  upstreamCalls++;
-  const registry = new URL(req.url, "http://x").searchParams.get("registry");
-  setTimeout(() => res.end(JSON.stringify({ username: "bench", password: `pw-${registry}-${upstreamCalls}`, expires_in: 3600 })), Number(process.env.BENCH_UPSTREAM_DELAY_MS ?? 50));
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const endpoint = `http://127.0.0.1:${server.address().port}/token`;
-const cacheConfig = (name) => {
-  const file = path.join(work, `${name}.json`);
-  fs.writeFileSync(file, JSON.stringify({
-    apiVersion: "credmux/v1alpha1", kind: "Config", cache: { dir: path.join(work, `${name}-cache`) },
-    providers: [{ name: "tokens", type: "module", module: path.join(root, "test", "fixtures", "providers", "http-token-provider.js"), matchImages: ["*.bench.test"], endpoint }],
-  }));
-  return file;
-};
-const tokenRequest = (registry) => `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image: `${registry}/team/app` })}\n`;
-const hitConfig = cacheConfig("hit");
+/** Runs a command once; resolves with its wall time in ms (and its output). */
+function exec(command, args, input, extraEnv = {}) {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(command, args, { env: { ...env, ...extraEnv }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => { stdout += chunk; });
+    child.stderr.on("data", (chunk) => { stderr += chunk; });
+    child.on("error", reject);
+    child.on("close", (status) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (status !== 0) reject(new Error(`${command} ${args.join(" ")} exited ${status}: ${stderr}`));
+      else resolve({ ms, stdout, stderr });
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(input ?? "");
+  });
+}
 
-const paths = [
-  { name: "dockercfg answer (JSON config)", args: [bundle, "--config", jsonConfig], input: request, target: 1.3 },
-  { name: "dockercfg answer (YAML config)", args: [bundle, "--config", yamlConfig], input: request },
-  { name: "disk-cache hit (JSON config)", args: [bundle, "--config", hitConfig], input: tokenRequest("hit.bench.test"), target: 1.3 },
-];
-
-function timeOnce(args, input) {
-  const start = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, args, { input, env, encoding: "utf8" });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0) throw new Error(`${args.join(" ")} failed: ${result.stderr}`);
-  return ms;
+/** Peak RSS in KiB of one run, from GNU time; undefined where it is not installed. */
+async function peakRss(command, args, input, extraEnv) {
+  if (!fs.existsSync("/usr/bin/time")) return undefined;
+  const { stderr } = await exec("/usr/bin/time", ["-f", "credmux-bench-rss %M", command, ...args], input, extraEnv);
+  const match = /credmux-bench-rss (\d+)/.exec(stderr);
+  return match ? Number(match[1]) : undefined;
 }
 
 function stats(samples) {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { median: at(0.5), p10: at(0.1), p90: at(0.9), min: sorted[0] };
+  return { median: at(0.5), p10: at(0.1), p90: at(0.9) };
 }
 
-function execAsync(args, input) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => { stdout += chunk; });
-    child.stderr.on("data", (chunk) => { stderr += chunk; });
-    child.on("close", (status) => (status === 0 ? resolve(stdout) : reject(new Error(`exec failed: ${stderr}`))));
-    child.stdin.end(input);
-  });
-}
-
-// The upstream counts of the cache issue: 1,000 sequential execs over 10 registries, and 64
-// concurrent execs of one cold key. (spawnSync would block this process's own server, so async.)
-const sequentialConfig = cacheConfig("sequential");
-upstreamCalls = 0;
-for (let i = 0; i < 1000; i++) await execAsync([bundle, "--config", sequentialConfig], tokenRequest(`r${i % 10}.bench.test`));
-const sequentialCalls = upstreamCalls;
-const concurrentConfig = cacheConfig("concurrent");
-upstreamCalls = 0;
-await Promise.all(Array.from({ length: 64 }, () => execAsync([bundle, "--config", concurrentConfig], tokenRequest("cold.bench.test"))));
-const concurrentCalls = upstreamCalls;
-await execAsync([bundle, "--config", hitConfig], tokenRequest("hit.bench.test"));
-server.close();
-
-// Warm the page cache so that the first samples do not measure the disk.
-for (let i = 0; i < 3; i++) { timeOnce(["-e", "0"]); for (const p of paths) timeOnce(p.args, p.input); }
-
-const baseline = [];
-const samples = new Map(paths.map((p) => [p.name, []]));
-for (let i = 0; i < runs; i++) {
+const context = { root, work, exec: (args, input, extraEnv) => exec(process.execPath, args, input, extraEnv) };
+const paths = await benchPaths(context);
+try {
   for (const p of paths) {
-    baseline.push(timeOnce(["-e", "0"]));
-    samples.get(p.name).push(timeOnce(p.args, p.input));
+    await p.prepare?.();
+    for (let i = 0; i < 3; i++) await exec(p.command ?? process.execPath, p.args, p.input, p.env); // page cache, cache entries
   }
-}
-const base = stats(baseline);
-const results = {
-  date: new Date().toISOString(),
-  node: process.version,
-  machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}`,
-  runs,
-  baseline: { name: "node -e 0", ...base },
-  paths: paths.map((p) => {
+  const baseline = [];
+  const samples = new Map(paths.map((p) => [p.name, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const p of paths) {
+      await p.beforeSample?.();
+      baseline.push((await exec(process.execPath, ["-e", "0"])).ms);
+      samples.get(p.name).push((await exec(p.command ?? process.execPath, p.args, p.input, p.env)).ms);
+    }
+  }
+  const base = stats(baseline);
+  const results = {
+    date: new Date().toISOString(),
+    command: "npm run bench",
+    node: process.version,
+    machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    runs,
+    baseline: { name: "node -e 0", ...base, peakRssKiB: await peakRss(process.execPath, ["-e", "0"]) },
+    paths: [],
+    sizes: {},
+    upstreamCalls: {},
+  };
+  for (const p of paths) {
+    await p.beforeSample?.();
     const s = stats(samples.get(p.name));
-    return { name: p.name, ...s, ratio: s.median / base.median, spread: [s.p10 / base.median, s.p90 / base.median], target: p.target ?? null };
-  }),
-  bundleBytes: fs.statSync(bundle).size,
-  upstreamCalls: { sequential1000Over10Registries: sequentialCalls, concurrent64ColdKey: concurrentCalls },
-};
-fs.mkdirSync(path.join(root, "test", "bench"), { recursive: true });
-fs.writeFileSync(path.join(root, "test", "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-fs.rmSync(work, { recursive: true, force: true });
-
-const fmt = (n) => n.toFixed(1);
-console.log(`credmux benchmark: ${results.node}, ${results.machine}, ${runs} runs per path, each beside a node -e 0 run\n`);
-console.log("| path | median ms | p10-p90 ms | ratio to node -e 0 | target |");
-console.log("|---|---|---|---|---|");
-console.log(`| node -e 0 | ${fmt(base.median)} | ${fmt(base.p10)}-${fmt(base.p90)} | 1.00 | |`);
-for (const p of results.paths) {
-  const verdict = p.target === null ? "" : `${p.ratio <= p.target ? "met" : "MISSED"} (<= ${p.target})`;
-  console.log(`| ${p.name} | ${fmt(p.median)} | ${fmt(p.p10)}-${fmt(p.p90)} | ${p.ratio.toFixed(2)} | ${verdict} |`);
+    results.paths.push({
+      name: p.name,
+      ...s,
+      ratio: s.median / base.median,
+      spread: [s.p10 / base.median, s.p90 / base.median],
+      target: p.target ?? null,
+      peakRssKiB: await peakRss(p.command ?? process.execPath, p.args, p.input, p.env),
+      note: p.note ?? null,
+    });
+  }
+  for (const p of paths) Object.assign(results.upstreamCalls, await p.counts?.() ?? {});
+  results.sizes.bundleBytes = fs.statSync(path.join(root, "dist", "credmux.cjs")).size;
+  const sea = path.join(root, "dist", "credmux-linux-x64");
+  if (fs.existsSync(sea)) results.sizes.executableBytes = fs.statSync(sea).size;
+  fs.writeFileSync(path.join(root, "test", "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  printTable(results);
+} finally {
+  for (const p of paths) await p.close?.();
+  fs.rmSync(work, { recursive: true, force: true });
 }
-console.log(`\nbundle dist/credmux.cjs: ${(results.bundleBytes / 1024).toFixed(0)} KiB`);
-console.log(`upstream calls: ${sequentialCalls} for 1,000 sequential execs over 10 registries (target 10); ${concurrentCalls} for 64 concurrent execs of one cold key (target 1)`);
+
+function printTable(results) {
+  const fmt = (n) => n.toFixed(1);
+  const rss = (kib) => (kib === undefined ? "n/a" : `${(kib / 1024).toFixed(0)} MiB`);
+  console.log(`credmux benchmark (\`${results.command}\`): ${results.date.slice(0, 10)}, node ${results.node}, ${results.machine}; ${results.runs} runs per path, each beside a \`node -e 0\` run\n`);
+  console.log("| path | median ms | p10-p90 ms | ratio to node -e 0 (p10-p90) | target | peak RSS |");
+  console.log("|---|---|---|---|---|---|");
+  console.log(`| node -e 0 | ${fmt(results.baseline.median)} | ${fmt(results.baseline.p10)}-${fmt(results.baseline.p90)} | 1.00 | | ${rss(results.baseline.peakRssKiB)} |`);
+  for (const p of results.paths) {
+    const verdict = p.target === null ? "" : `${p.ratio <= p.target ? "met" : "**missed**"} (<= ${p.target})`;
+    console.log(`| ${p.name} | ${fmt(p.median)} | ${fmt(p.p10)}-${fmt(p.p90)} | ${p.ratio.toFixed(2)} (${p.spread[0].toFixed(2)}-${p.spread[1].toFixed(2)}) | ${verdict} | ${rss(p.peakRssKiB)} |`);
+  }
+  const sizes = [`bundle dist/credmux.cjs ${(results.sizes.bundleBytes / 1024).toFixed(0)} KiB`];
+  if (results.sizes.executableBytes) sizes.push(`single executable ${(results.sizes.executableBytes / 2 ** 20).toFixed(1)} MiB`);
+  console.log(`\n${sizes.join("; ")}`);
+  for (const [name, calls] of Object.entries(results.upstreamCalls)) console.log(`upstream calls, ${name}: ${calls}`);
+}
