@@ -1,8 +1,9 @@
 // Heavy dependencies (yaml, pino, lru-cache, the AWS SDK) are not part of the code V8 parses when
 // credmux starts: parsing 200 KB of never-run code costs about 6 ms, a third of a bare node start.
-// build.mjs bundles each one separately and appends it to dist/credmux.cjs as a block of line
-// comments, which V8 skims for almost nothing; loadDeferred() cuts a module out and compiles it on
-// first use. Outside the bundle (tests, type checks) the ordinary require() is used.
+// build.mjs bundles each one separately, compresses it (brotli, base64) and appends it to
+// dist/credmux.cjs as one comment line, which V8 only skims; loadDeferred() cuts a module out,
+// decompresses and compiles it on first use. In the single executable they are SEA assets instead.
+// Outside the bundle (tests, type checks) the ordinary require() is used.
 import fs from "node:fs";
 import Module from "node:module";
 
@@ -38,24 +39,75 @@ function requireFromDisk(name: DeferredName): unknown {
   return load(name);
 }
 
-function compileDeferred(name: DeferredName): unknown {
-  const source = readDeferredSource(name);
+function compileDeferred(name: string, coreModules?: Readonly<Record<string, unknown>>): unknown {
+  const source = readSeaAsset(name) ?? readDeferredSource(name);
   const mod = new Module(`credmux-deferred:${name}`) as Module & { _compile(code: string, filename: string): void };
   mod.filename = __filename;
   mod.paths = [];
+  if (coreModules) {
+    // A provider chunk imports core modules as "credmux-core:NAME": hand it the running ones.
+    const requireBuiltin = mod.require.bind(mod);
+    mod.require = ((id: string) => {
+      if (!id.startsWith(CORE_PREFIX)) return requireBuiltin(id);
+      const core = coreModules[id.slice(CORE_PREFIX.length)];
+      if (core === undefined) throw new Error(`deferred module ${name} needs the core module ${id}, which src/core-modules.ts does not offer`);
+      return core;
+    }) as NodeJS.Require;
+  }
   mod._compile(source, `${__filename}#${name}`);
   return mod.exports;
 }
 
+const CORE_PREFIX = "credmux-core:";
+
+/**
+ * A built-in provider's module. In the bundle each provider but dockercfg is a deferred chunk
+ * (build.mjs), compiled only when a config uses its type; elsewhere it is required from providers/.
+ */
+export function loadDeferredProvider(type: string, coreModules: Readonly<Record<string, unknown>>): unknown {
+  const name = `provider:${type}`;
+  const cached = loaded.get(name);
+  if (cached !== undefined) return cached;
+  const exports = compileDeferred(name, coreModules);
+  loaded.set(name, exports);
+  return exports;
+}
+
+let sea: typeof import("node:sea") | null | undefined;
+
+/**
+ * In the single executable the deferred modules are SEA assets (build.mjs --sea), read from the
+ * blob in memory: __filename is then the 100 MB executable, which is not read. undefined outside one.
+ */
+function readSeaAsset(name: string): string | undefined {
+  if (sea === undefined) {
+    try {
+      // A variable, so that esbuild leaves the require alone; node:sea is missing before Node 20.12.
+      const id = "node:sea";
+      sea = (require(id) as typeof import("node:sea")).isSea() ? require(id) as typeof import("node:sea") : null;
+    } catch {
+      sea = null;
+    }
+  }
+  if (sea === null) return undefined;
+  try {
+    return sea.getAsset(name, "utf8");
+  } catch {
+    throw new Error(`the single executable ${process.execPath} has no deferred module ${name}; rebuild it with build.mjs --sea`);
+  }
+}
+
+/** A section is `//@credmux-deferred NAME ENCODING DATA`: br (brotli, base64) or raw (base64). */
 function readDeferredSource(name: string): string {
-  const self = fs.readFileSync(__filename, "utf8");
-  const begin = `\n//@credmux-deferred ${name}\n`;
-  const start = self.indexOf(begin);
-  const end = self.indexOf(`\n//@credmux-deferred-end ${name}\n`, start);
-  if (start < 0 || end < 0) throw new Error(`the bundle ${__filename} has no deferred module ${name}; rebuild it with build.mjs`);
-  return self
-    .slice(start + begin.length, end)
-    .split("\n")
-    .map((line) => line.slice(2))
-    .join("\n");
+  const self = fs.readFileSync(__filename, "latin1");
+  const marker = `\n//@credmux-deferred ${name} `;
+  const start = self.indexOf(marker);
+  if (start < 0) throw new Error(`the bundle ${__filename} has no deferred module ${name}; rebuild it with build.mjs`);
+  const end = self.indexOf("\n", start + marker.length);
+  const [encoding, data] = self.slice(start + marker.length, end < 0 ? undefined : end).split(" ");
+  const bytes = Buffer.from(data ?? "", "base64");
+  // Small chunks (providers) are stored uncompressed: loading zlib would cost more than it saves.
+  if (encoding === "raw") return bytes.toString("utf8");
+  const zlib = require("node:zlib") as typeof import("node:zlib");
+  return zlib.brotliDecompressSync(bytes).toString("utf8");
 }

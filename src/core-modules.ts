@@ -1,0 +1,34 @@
+// The core modules a built-in provider may import. Each provider is bundled on its own and deferred
+// (build.mjs), with its imports of these modules left to be filled in at load time from the running
+// core, so that a provider's errors are the core's ProviderError and its http client the core's.
+// zod is not shared: its whole namespace would defeat tree shaking (286 KB in every exec's parse);
+// each provider bundles the few zod/mini functions its options schema uses, and the core only
+// calls the schema's safeParse().
+import * as deferred from "./deferred.js";
+import * as duration from "./duration.js";
+import * as errors from "./errors.js";
+import * as goUrl from "./go-url.js";
+import * as httpClient from "./http-client.js";
+import * as imageName from "./image-name.js";
+import * as jwt from "./jwt.js";
+import * as match from "./match.js";
+import * as protocol from "./protocol.js";
+import * as provider from "./provider.js";
+import * as secrets from "./secrets.js";
+import * as sha256 from "./sha256.js";
+
+/** Module name (the file's name in src/) to the running core's module. */
+export const coreModules: Readonly<Record<string, unknown>> = {
+  deferred,
+  duration,
+  errors,
+  "go-url": goUrl,
+  "http-client": httpClient,
+  "image-name": imageName,
+  jwt,
+  match,
+  protocol,
+  provider,
+  secrets,
+  sha256,
+};
