@@ -55,12 +55,10 @@ async function bundleDeferred(name) {
 // too: a config names one or two providers, and every exec would otherwise parse all of them.
 const EAGER_PROVIDERS = new Set(["dockercfg"]);
 
-/** The provider types bundled as deferred chunks: every providers/*.ts but registry.ts and the eager ones. */
+/** The provider modules bundled as deferred chunks: those providers/registry.ts imports, but the eager ones. */
 export function deferredProviderTypes() {
-  return fs.readdirSync(path.join(root, "providers"))
-    .filter((file) => file.endsWith(".ts") && file !== "registry.ts")
-    .map((file) => file.slice(0, -3))
-    .filter((type) => !EAGER_PROVIDERS.has(type));
+  const registry = fs.readFileSync(path.join(root, "providers", "registry.ts"), "utf8");
+  return [...registry.matchAll(/import\("\.\/([\w-]+)\.js"\)/g)].map((m) => m[1]).filter((type) => !EAGER_PROVIDERS.has(type));
 }
 
 /** The core modules a provider chunk may import, as src/core-modules.ts offers them. */
