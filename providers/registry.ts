@@ -7,4 +7,8 @@ type Loader = () => Promise<{ default: AnyProviderDefinition }>;
 
 export const builtinProviders: Readonly<Record<string, Loader>> = {
   dockercfg: () => import("./dockercfg.js"),
+  token: () => import("./token.js"),
+  oauth2: () => import("./oauth2.js"),
+  "credential-helper": () => import("./credential-helper.js"),
+  "kubelet-plugin": () => import("./kubelet-plugin.js"),
 };

@@ -1,0 +1,123 @@
+// Another kubelet credential provider binary (the vendor's ecr-credential-provider,
+// auth-provider-gcp, acr-credential-provider, or any other), run as the kubelet would run it: its
+// own args, the environment plus its own env entries, one CredentialProviderRequest in the
+// apiVersion it is configured for, and its response decoded as strictly as the kubelet decodes it.
+// Its answer is merged like any provider's, with its cacheDuration and cacheKeyType kept.
+import path from "node:path";
+import * as z from "zod/mini";
+import { describeExit, lastLine, runChild } from "../src/child-process.js";
+import { parseGoDuration } from "../src/duration.js";
+import { API_GROUP, API_VERSIONS, type ApiVersion, type AuthEntry, type CacheKeyType } from "../src/protocol.js";
+import { defineProvider, ProviderError, type CredentialRequest, type ProviderResult } from "../src/provider.js";
+
+const TYPE = "kubelet-plugin";
+const V1: ApiVersion = `${API_GROUP}/v1`;
+const CACHE_KEY_TYPES: readonly CacheKeyType[] = ["Image", "Registry", "Global"];
+const RESPONSE_FIELDS = new Set(["kind", "apiVersion", "cacheKeyType", "cacheDuration", "auth"]);
+
+const envVar = z.strictObject({ name: z.string().check(z.minLength(1)), value: z.string() });
+
+const options = z.strictObject({
+  /** The plugin: a path (relative to the config file) or a name found on the PATH. */
+  command: z.string().check(z.minLength(1)),
+  args: z.optional(z.array(z.string())),
+  /** Added to the plugin's environment after credmux's own, as the kubelet's config does. */
+  env: z.optional(z.array(envVar)),
+  /** The apiVersion the plugin speaks, as in the kubelet's CredentialProviderConfig; default v1. */
+  apiVersion: z.optional(z.enum(API_VERSIONS)),
+  /** The lifetime of an answer without cacheDuration, as the kubelet's defaultCacheDuration. */
+  defaultCacheDuration: z.optional(z.string().check(z.refine((text) => (parseGoDuration(text) ?? -1) >= 0, {
+    message: 'expected a Go duration such as "0s", "5m" or "12h"',
+  }))),
+});
+type Options = z.infer<typeof options>;
+
+/** The request as the kubelet writes it (protocol 1.2): Go's field order and escaping, service-account fields in v1 only. */
+export function encodePluginRequest(request: CredentialRequest, apiVersion: ApiVersion): string {
+  const body: Record<string, unknown> = { kind: "CredentialProviderRequest", apiVersion, image: request.image };
+  if (apiVersion === V1) {
+    if (request.serviceAccountToken) body.serviceAccountToken = request.serviceAccountToken;
+    const annotations = request.serviceAccountAnnotations;
+    if (annotations && Object.keys(annotations).length > 0) {
+      body.serviceAccountAnnotations = Object.fromEntries(Object.keys(annotations).sort().map((key) => [key, annotations[key]]));
+    }
+  }
+  return `${JSON.stringify(body).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)}\n`;
+}
+
+/** Decodes the plugin's stdout as the kubelet does (protocol 1.8): same apiVersion, known fields only, a valid cacheKeyType. */
+export function decodePluginResponse(stdout: string, apiVersion: ApiVersion, what: string): ProviderResult {
+  const fail = (reason: string) => new ProviderError(`${what}: ${reason}`, "the kubelet would reject this response too; check the plugin's version and apiVersion");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch {
+    throw fail(stdout.trim() === "" ? "printed nothing on stdout" : `printed ${stdout.length} characters on stdout that are not one JSON document`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw fail("printed JSON that is not an object");
+  const body = parsed as Record<string, unknown>;
+  const unknown = Object.keys(body).filter((key) => !RESPONSE_FIELDS.has(key));
+  if (unknown.length > 0) throw fail(`response has unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
+  if (body.kind !== "CredentialProviderResponse") throw fail(`response kind is ${JSON.stringify(body.kind ?? null)}, expected "CredentialProviderResponse"`);
+  if (body.apiVersion !== apiVersion) throw fail(`response apiVersion is ${JSON.stringify(body.apiVersion ?? null)}, expected ${JSON.stringify(apiVersion)} as configured`);
+  if (!CACHE_KEY_TYPES.includes(body.cacheKeyType as CacheKeyType)) {
+    throw fail(`response cacheKeyType is ${JSON.stringify(body.cacheKeyType ?? null)}, expected one of ${CACHE_KEY_TYPES.join(", ")}`);
+  }
+  const result: ProviderResult = { auth: {}, cacheKeyType: body.cacheKeyType as CacheKeyType };
+  if (body.cacheDuration !== undefined && body.cacheDuration !== null) {
+    const ms = typeof body.cacheDuration === "string" ? parseGoDuration(body.cacheDuration) : undefined;
+    if (ms === undefined) throw fail(`response cacheDuration ${JSON.stringify(body.cacheDuration)} is not a Go duration string`);
+    result.cacheDurationMs = Math.max(0, ms);
+  }
+  if (body.auth !== undefined && body.auth !== null) {
+    if (typeof body.auth !== "object" || Array.isArray(body.auth)) throw fail("response auth is not an object");
+    for (const [key, entry] of Object.entries(body.auth as Record<string, unknown>)) {
+      result.auth[key] = decodeAuthEntry(key, entry, fail);
+    }
+  }
+  return result;
+}
+
+function decodeAuthEntry(key: string, entry: unknown, fail: (reason: string) => ProviderError): AuthEntry {
+  const at = `response auth[${JSON.stringify(key)}]`;
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw fail(`${at} is not an object`);
+  const fields = entry as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((field) => field !== "username" && field !== "password");
+  if (unknown.length > 0) throw fail(`${at} has unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
+  for (const field of ["username", "password"] as const) {
+    if (fields[field] !== undefined && typeof fields[field] !== "string") throw fail(`${at}.${field} is not a string`);
+  }
+  return { username: (fields.username as string | undefined) ?? "", password: (fields.password as string | undefined) ?? "" };
+}
+
+export default defineProvider<Options>({
+  type: TYPE,
+  options,
+  // Cached: a vendor plugin may call its cloud on every exec, and it says itself how long its
+  // answer lives (cacheDuration, "0s" for never), which the cache and the kubelet both respect.
+  cacheable: true,
+  create(opts, env) {
+    const command = opts.command.includes("/") ? path.resolve(env.configDir, opts.command) : opts.command;
+    const apiVersion = opts.apiVersion ?? V1;
+    const what = `${TYPE}: ${command}`;
+    const defaultCacheDurationMs = opts.defaultCacheDuration === undefined ? undefined : parseGoDuration(opts.defaultCacheDuration)!;
+    return async (request, signal) => {
+      if (request.serviceAccountToken && apiVersion !== V1) {
+        env.log.warn("the chained plugin speaks an apiVersion without service-account fields; it gets the image only", { plugin: command, apiVersion });
+      }
+      const childEnv: Record<string, string | undefined> = { ...env.env };
+      for (const { name, value } of opts.env ?? []) childEnv[name] = value;
+      const run = await runChild({ command, args: opts.args ?? [], env: childEnv, stdin: encodePluginRequest(request, apiVersion), signal, what });
+      if (run.status !== 0) {
+        // The kubelet appends the plugin's stderr to its error the same way; credmux masks known secrets when it prints.
+        const message = lastLine(run.stderr);
+        throw new ProviderError(`${what} ${describeExit(run)} for ${request.image}${message ? `: ${message}` : ""}`,
+          "run the plugin by hand with the same request to see why");
+      }
+      const result = decodePluginResponse(run.stdout, apiVersion, what);
+      for (const entry of Object.values(result.auth)) env.secrets.addCredential(entry.username, entry.password);
+      if (result.cacheDurationMs === undefined && defaultCacheDurationMs !== undefined) result.cacheDurationMs = defaultCacheDurationMs;
+      return result;
+    };
+  },
+});

@@ -1,0 +1,134 @@
+// Running another program under the exec's deadline (docker credential helpers, chained kubelet
+// plugins). The child gets a process group of its own, so that at the deadline the child and
+// everything it started are killed together: the kubelet kills only its direct child, and a
+// grandchild left holding a pipe would otherwise outlive credmux and pile up on the node.
+import { ProviderError } from "./provider.js";
+
+/** One program to run: what, with which arguments, environment and stdin, under which deadline. */
+export interface ChildRun {
+  /** The program: a path, or a name looked up on the PATH of `env`. */
+  command: string;
+  args: readonly string[];
+  /** The child's whole environment. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Written to the child's stdin, which is then closed. */
+  stdin: string;
+  signal: AbortSignal;
+  /** What the program is, for messages: "credential-helper: docker-credential-ecr-login". */
+  what: string;
+  /** The child is killed, and the run fails, beyond this many bytes of stdout (default 1 MiB). */
+  maxStdoutBytes?: number;
+}
+
+/** How the program ended, and what it printed. */
+export interface ChildResult {
+  /** The exit status; null when a signal ended the child. */
+  status: number | null;
+  exitSignal: NodeJS.Signals | null;
+  stdout: string;
+  /** At most the last 16 KiB. */
+  stderr: string;
+}
+
+const MAX_STDERR_BYTES = 16 << 10;
+
+/** Runs the command to completion; at the deadline (signal) kills its whole process group and rejects. */
+export function runChild(run: ChildRun): Promise<ChildResult> {
+  const { spawn } = require("node:child_process") as typeof import("node:child_process");
+  return new Promise<ChildResult>((resolve, reject) => {
+    if (run.signal.aborted) return reject(deadlineError(run));
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(run.env)) if (value !== undefined) env[name] = value;
+    let child: import("node:child_process").ChildProcessWithoutNullStreams;
+    try {
+      // detached: the child leads a new session and process group, whose id is its pid.
+      child = spawn(run.command, [...run.args], { env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    } catch (error) {
+      return reject(spawnError(run, error));
+    }
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      run.signal.removeEventListener("abort", onAbort);
+      outcome();
+    };
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // ESRCH: the group is already gone.
+      }
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+    // Synchronous, so that the group is dead before the run's failure can make credmux exit.
+    const onAbort = () => finish(() => {
+      killGroup();
+      reject(deadlineError(run));
+    });
+    run.signal.addEventListener("abort", onAbort, { once: true });
+
+    const stdout: Buffer[] = [];
+    let stdoutBytes = 0;
+    const limit = run.maxStdoutBytes ?? 1 << 20;
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdoutBytes += chunk.length;
+      if (stdoutBytes > limit) {
+        finish(() => {
+          killGroup();
+          reject(new ProviderError(`${run.what}: printed more than ${limit} bytes on stdout; killed it`));
+        });
+        return;
+      }
+      stdout.push(chunk);
+    });
+    let stderr = Buffer.alloc(0);
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr = Buffer.concat([stderr, chunk]);
+      if (stderr.length > MAX_STDERR_BYTES) stderr = stderr.subarray(stderr.length - MAX_STDERR_BYTES);
+    });
+    child.on("error", (error) => finish(() => {
+      killGroup();
+      reject(spawnError(run, error));
+    }));
+    // "close", not "exit": stdout is complete only once every process holding it has let go.
+    child.on("close", (status, exitSignal) => finish(() => resolve({
+      status,
+      exitSignal,
+      stdout: Buffer.concat(stdout).toString("utf8"),
+      stderr: stderr.toString("utf8"),
+    })));
+    // A child that exits without reading its stdin must not fail the run with EPIPE.
+    child.stdin.on("error", () => {});
+    child.stdin.end(run.stdin);
+  });
+}
+
+/** The last non-empty line of a program's diagnostic output, bounded, for a one-line error. */
+export function lastLine(text: string, max = 300): string {
+  const lines = text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  const line = lines[lines.length - 1] ?? "";
+  return line.length > max ? `${line.slice(0, max)}...` : line;
+}
+
+/** "exit status 2" or "killed by SIGSEGV", as an operator reads it. */
+export function describeExit(result: Pick<ChildResult, "status" | "exitSignal">): string {
+  return result.exitSignal ? `was killed by ${result.exitSignal}` : `exited with status ${result.status}`;
+}
+
+function deadlineError(run: ChildRun): ProviderError {
+  return new ProviderError(`${run.what}: no answer before the deadline; killed it and its process group`,
+    "the deadline is defaults.timeout; check what the program waits for (a network endpoint, a keychain prompt)");
+}
+
+function spawnError(run: ChildRun, error: unknown): ProviderError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") {
+    return new ProviderError(`${run.what}: cannot run it: ${run.command.includes("/") ? "no such file" : "not found on the PATH"}`,
+      run.command.includes("/") ? "check the configured path" : `install it, or check the PATH the kubelet passes to credmux`);
+  }
+  if (code === "EACCES") return new ProviderError(`${run.what}: cannot run it: permission denied`, "check that the file is executable by the kubelet's user");
+  return new ProviderError(`${run.what}: cannot run it (${code ?? (error as Error).message})`);
+}
