@@ -11,4 +11,8 @@ export const builtinProviders: Readonly<Record<string, Loader>> = {
   oauth2: () => import("./oauth2.js"),
   "credential-helper": () => import("./credential-helper.js"),
   "kubelet-plugin": () => import("./kubelet-plugin.js"),
+  gcp: () => import("./gcp.js"),
+  acr: () => import("./acr.js"),
+  alibaba: () => import("./alibaba.js"),
+  ecr: () => import("./ecr.js"),
 };

@@ -200,7 +200,7 @@ export class Dispatcher {
         outcome.source = "upstream";
       }
       outcome.result = result;
-      Object.assign(outcome, filterKeys(result, provider, image, this.#context.log));
+      Object.assign(outcome, filterKeys(result, provider, image, outcome.matchedPattern!, this.#context.log));
       outcome.lifetimeMs = this.#lifetime(result);
       this.#context.log.debug("provider answered", {
         provider: provider.name, keys: outcome.credentials.map(([key]) => key), source: outcome.source, ms: this.#context.now() - started,
@@ -229,6 +229,7 @@ export class Dispatcher {
     if (!fn) {
       const env: ProviderEnv = {
         name: provider.name,
+        matchImages: provider.matchImages,
         log: this.#context.log,
         secrets: this.#context.secrets,
         now: this.#context.now,
@@ -286,7 +287,7 @@ function checkResult(result: ProviderResult, provider: ProviderConfig): void {
 }
 
 /** Keeps the keys a provider may give for this image: parseable, within its matchImages, for this registry. */
-function filterKeys(result: ProviderResult, provider: ProviderConfig, image: ImageName, log: Logger): Pick<ProviderOutcome, "credentials" | "dropped"> {
+function filterKeys(result: ProviderResult, provider: ProviderConfig, image: ImageName, matchedPattern: string, log: Logger): Pick<ProviderOutcome, "credentials" | "dropped"> {
   const credentials: ProviderOutcome["credentials"] = [];
   const dropped: DroppedKey[] = [];
   const kept = new Set<string>();
@@ -302,18 +303,36 @@ function filterKeys(result: ProviderResult, provider: ProviderConfig, image: Ima
       dropped.push({ key: normalized, why: `for another registry than ${image.registry}` });
       continue;
     }
-    if (!keyWithinPatterns(normalized, provider.matchImages)) {
+    const narrowed = keyWithinPatterns(normalized, provider.matchImages) ? normalized : narrowToPattern(normalized, image, matchedPattern);
+    if (narrowed !== normalized && narrowed !== undefined) {
+      log.debug("narrowed an auth key to the path of the matchImages pattern that selected the provider", { provider: provider.name, key: normalized, narrowed });
+    }
+    if (narrowed === undefined) {
       dropped.push({ key: normalized, why: BROADER });
       log.warn("dropping an auth key broader than the provider's matchImages: it could hand the credential to another registry", {
         provider: provider.name, key: normalized, matchImages: provider.matchImages,
       });
       continue;
     }
-    if (kept.has(normalized)) continue;
-    kept.add(normalized);
-    credentials.push([normalized, credential]);
+    if (kept.has(narrowed)) continue;
+    kept.add(narrowed);
+    credentials.push([narrowed, credential]);
   }
   return { credentials, dropped };
+}
+
+/**
+ * A registry-wide key from a provider selected by a path-scoped pattern (`registry.io/team-a`) is
+ * answered as that scope instead (`registry.io/team-a`): narrower than what the provider gave, and
+ * exactly what the operator configured it for. undefined when narrowing would not make it fit.
+ */
+function narrowToPattern(key: string, image: ImageName, pattern: string): string | undefined {
+  const patternPath = pattern.slice(hostPortOf(pattern).length);
+  // Only breadth in the path is narrowed; a key broader in its host (`*.io`) is a misconfiguration.
+  if (patternPath === "" || hostPortOf(key) !== image.registry || !urlsMatchStr(key, image.name)) return undefined;
+  const candidate = `${image.registry}${patternPath}`;
+  const keyPath = key.slice(hostPortOf(key).length);
+  return candidate.length > key.length && patternPath.startsWith(keyPath) && urlsMatchStr(candidate, image.name) && keyWithinPatterns(candidate, [pattern]) ? candidate : undefined;
 }
 
 /** The kubelet uses `index.docker.io` credentials for Docker Hub images, which it names docker.io/...; say docker.io directly. */

@@ -26,7 +26,7 @@ export async function loadProviderDefinition(type: string, fields: Record<string
   if (!Object.hasOwn(builtinProviders, type)) {
     throw fail(`type: unknown provider type "${type}", expected one of ${[...Object.keys(builtinProviders), "module"].map((t) => `"${t}"`).join(", ")}`);
   }
-  return checkDefinition((await builtinProviders[type]!()).default as ProviderDefinition<unknown>, type, fail);
+  return checkDefinition(unwrapDefault((await builtinProviders[type]!()).default) as ProviderDefinition<unknown>, type, fail);
 }
 
 async function loadExternalModule(file: string, fail: (reason: string, hint?: string) => CredmuxError): Promise<ProviderDefinition<unknown>> {
@@ -39,8 +39,16 @@ async function loadExternalModule(file: string, fail: (reason: string, hint?: st
     if (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") throw fail(`module ${file}: no such file`);
     throw fail(`module ${file}: cannot load it: ${describeError(error)}`);
   }
-  const exported = (loaded as { default?: unknown })?.default ?? loaded;
-  return checkDefinition(exported as ProviderDefinition<unknown>, `module ${file}`, fail);
+  return checkDefinition(unwrapDefault(loaded) as ProviderDefinition<unknown>, `module ${file}`, fail);
+}
+
+/** The definition behind CommonJS/ES module interop: module.exports, its default, or a transpiled module's default.default. */
+function unwrapDefault(loaded: unknown): unknown {
+  let value = loaded;
+  for (let depth = 0; depth < 2 && typeof value === "object" && value !== null && typeof (value as { create?: unknown }).create !== "function" && "default" in value; depth++) {
+    value = (value as { default: unknown }).default;
+  }
+  return value;
 }
 
 function checkDefinition(definition: ProviderDefinition<unknown>, what: string, fail: (reason: string, hint?: string) => CredmuxError): ProviderDefinition<unknown> {

@@ -35,6 +35,8 @@ export type ProviderFunction = (request: CredentialRequest, signal: AbortSignal)
 export interface ProviderEnv {
   /** The provider's configured name, for messages. */
   name: string;
+  /** The provider's matchImages: keys it answers must lie within them (the core drops broader ones). */
+  matchImages: readonly string[];
   log: Logger;
   secrets: SecretSet;
   /** Milliseconds since the epoch. */

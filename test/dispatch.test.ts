@@ -211,3 +211,22 @@ test("a mirror whose to has a '*' is refused by the config", async () => {
   await assert.rejects(loadConfig(writeConfig(dir, { mirrors: [{ from: "docker.io", to: "*.mirror.test" }], providers: [scripted("a", ["x.test"])] })),
     /mirrors\[0\]\.to: expected the mirror's registry and path, without '\*'/);
 });
+
+test("a registry-wide key from a provider selected by a path-scoped pattern is narrowed to that path", async () => {
+  const { resolution, log } = await resolve([
+    scripted("team-a", ["registry.test/team-a"], { answer: { "registry.test": cred("a", "pw-a") } }),
+  ], { image: "registry.test/team-a/app" });
+  assert.deepEqual(resolution.response.auth, { "registry.test/team-a": cred("a", "pw-a") });
+  assert.equal(resolution.response.cacheKeyType, "Image");
+  assert.equal(log.at("warn").length, 0);
+  // A key for another path of the registry is not widened or moved: it does not match the image.
+  const other = await resolve([
+    scripted("team-a", ["registry.test/team-a"], { answer: { "registry.test/team-b": cred("b", "pw-b") } }),
+  ], { image: "registry.test/team-a/app" });
+  assert.deepEqual(other.resolution.response.auth, {});
+  // A wildcard key broader in its host is still dropped.
+  const wild = await resolve([
+    scripted("team-a", ["registry.test/team-a"], { answer: { "*.test": cred("w", "pw-w") } }),
+  ], { image: "registry.test/team-a/app" });
+  assert.deepEqual(wild.resolution.response.auth, {});
+});

@@ -19,7 +19,7 @@ const signal = new AbortController().signal;
 const jwt = (claims: object) => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.c2lnbmF0dXJl`;
 
 function providerEnv(configDir: string, environment: Record<string, string> = {}): ProviderEnv {
-  return { name: "gh", log: new CaptureLog(), secrets: new SecretSet(), now: () => NOW, env: environment, cwd: configDir, configDir };
+  return { name: "gh", matchImages: ["registry.test"], log: new CaptureLog(), secrets: new SecretSet(), now: () => NOW, env: environment, cwd: configDir, configDir };
 }
 
 function makeProvider(options: Record<string, unknown>, env: ProviderEnv) {
