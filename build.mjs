@@ -2,7 +2,8 @@
 //   node build.mjs           dist/credmux.cjs: one CommonJS bundle with a node shebang, mode 0755
 //   node build.mjs --tests   the bundle, plus src/ providers/ test/ transpiled to .build/ for node --test
 //   node build.mjs --sea     the bundle, plus dist/credmux-linux-x64 and -arm64: single executables
-//                            (Node 24 from the npm registry); --sea-arch=x64 builds only the named ones
+//                            (Node 24 from the npm registry); --sea-arch=x64 builds only the named ones,
+//                            --sea-only builds them from the dist/credmux.cjs already there
 //   --no-minify              readable function names, for `node --cpu-prof`
 //
 // Heavy dependencies are deferred (see src/deferred.ts): each is bundled on its own, compressed and
@@ -16,25 +17,37 @@ import zlib from "node:zlib";
 
 const root = path.dirname(new URL(import.meta.url).pathname);
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
-// What each deferred module exports; keep in step with DeferredName and fromDisk in src/deferred.ts.
+// Each deferred module's source; keep in step with DeferredName and requireFromDisk in src/deferred.ts.
 const DEFERRED = {
-  yaml: `require("yaml")`,
-  pino: `require("pino")`,
-  "lru-cache": `require("lru-cache")`,
-  // One module for the three clients, so that their shared smithy code is bundled once (551 KB).
-  "aws-sdk": `{ ECR: require("@aws-sdk/client-ecr"), ECRPublic: require("@aws-sdk/client-ecr-public"), STS: require("@aws-sdk/client-sts") }`,
+  yaml: `module.exports = require("yaml");`,
+  pino: `module.exports = require("pino");`,
+  "lru-cache": `module.exports = require("lru-cache");`,
+  // One module for the three clients, so that their shared smithy code is bundled once, from the
+  // packages' ES module builds with only the names credmux uses, so that it tree-shakes: 352 KB
+  // instead of 551 KB, about 20 ms less to compile on an ECR cache miss. Keep in step with AwsSdk.
+  "aws-sdk": [
+    `import { ECRClient, GetAuthorizationTokenCommand as EcrGetAuthorizationToken } from "@aws-sdk/client-ecr";`,
+    `import { ECRPUBLICClient, GetAuthorizationTokenCommand as PublicGetAuthorizationToken } from "@aws-sdk/client-ecr-public";`,
+    `import { STSClient, AssumeRoleCommand, AssumeRoleWithWebIdentityCommand } from "@aws-sdk/client-sts";`,
+    `export const ECR = { ECRClient, GetAuthorizationTokenCommand: EcrGetAuthorizationToken };`,
+    `export const ECRPublic = { ECRPUBLICClient, GetAuthorizationTokenCommand: PublicGetAuthorizationToken };`,
+    `export const STS = { STSClient, AssumeRoleCommand, AssumeRoleWithWebIdentityCommand };`,
+  ].join("\n"),
 };
+/** Deferred modules bundled from their packages' ES module builds (for tree shaking). */
+const FROM_ESM = new Set(["aws-sdk"]);
 const TARGET = "node20";
 
 /** The deferred module `name`, bundled on its own: minified CommonJS that sets module.exports. */
 async function deferredSource(name) {
   const result = await build({
-    stdin: { contents: `module.exports = ${DEFERRED[name]};`, resolveDir: root, loader: "js" },
+    stdin: { contents: DEFERRED[name], resolveDir: root, loader: "js" },
     bundle: true,
     platform: "node",
     format: "cjs",
     target: TARGET,
     minify: true,
+    ...(FROM_ESM.has(name) ? { mainFields: ["module", "main"] } : {}),
     write: false,
     logLevel: "error",
   });
@@ -211,6 +224,19 @@ function seaNode(arch, cacheDir) {
   return binary;
 }
 
+/** Runs postject without its LIEF notes about ELF sections it does not know (dozens, harmless: ecosystem.md A.4). */
+async function quietly(inject) {
+  const warn = console.warn;
+  console.warn = (...args) => {
+    if (!/^warning: Can't find string offset for section name/.test(String(args[0]))) warn(...args);
+  };
+  try {
+    await inject();
+  } finally {
+    console.warn = warn;
+  }
+}
+
 /**
  * The bundle cut in two: its main code without the shebang line (the SEA main, the same code the
  * bundle runs) and each deferred section `//@credmux-deferred NAME ENCODING DATA` decoded (an asset).
@@ -272,14 +298,18 @@ export async function buildSea({ bundle, arches = [process.arch], cacheDir = pro
       fs.mkdirSync(path.dirname(out), { recursive: true });
       // Symbols are of no use on a node and are a sixth of the binary; a strip that cannot read this arch leaves it whole.
       const stripped = spawnSync("strip", ["--strip-all", "-o", tmp, node], { stdio: "ignore" }).status === 0;
-      if (!stripped) fs.copyFileSync(node, tmp);
-      fs.chmodSync(tmp, 0o755);
-      await inject(tmp, "NODE_SEA_BLOB", fs.readFileSync(blob), { sentinelFuse: SEA_FUSE });
-      if (runsHere) {
-        const version = canRun(tmp, ["version"]);
-        if (version !== `credmux ${pkg.version}`) throw new Error(`sea: ${out} does not run: "credmux version" printed ${JSON.stringify(version)}`);
+      try {
+        if (!stripped) fs.copyFileSync(node, tmp);
+        fs.chmodSync(tmp, 0o755);
+        await quietly(() => inject(tmp, "NODE_SEA_BLOB", fs.readFileSync(blob), { sentinelFuse: SEA_FUSE }));
+        if (runsHere) {
+          const version = canRun(tmp, ["version"]);
+          if (version !== `credmux ${pkg.version}`) throw new Error(`sea: ${out} does not run: "credmux version" printed ${JSON.stringify(version)}`);
+        }
+        fs.renameSync(tmp, out);
+      } finally {
+        fs.rmSync(tmp, { force: true });
       }
-      fs.renameSync(tmp, out);
       const size = fs.statSync(out).size;
       console.error(`sea: ${path.relative(root, out)} (node ${SEA_NODE_VERSION}, ${(size / 1e6).toFixed(1)} MB${stripped ? ", stripped" : ""}, ` +
         `code cache ${runsHere ? "on" : `off: this machine cannot run linux-${arch} binaries`}) in ${((Date.now() - archStarted) / 1000).toFixed(1)} s`);
@@ -295,9 +325,10 @@ export async function buildSea({ bundle, arches = [process.arch], cacheDir = pro
 if (process.argv[1] && path.resolve(process.argv[1]) === path.join(root, "build.mjs")) {
   const argv = process.argv.slice(2);
   const args = new Set(argv);
-  const bundle = await buildBundle({ minify: !args.has("--no-minify") });
+  // --sea-only: the single executables from the dist/credmux.cjs already built (test/sea.test.ts).
+  const bundle = args.has("--sea-only") ? path.join(root, "dist", "credmux.cjs") : await buildBundle({ minify: !args.has("--no-minify") });
   if (args.has("--tests")) await transpileTree();
-  if (args.has("--sea")) {
+  if (args.has("--sea") || args.has("--sea-only")) {
     const archFlag = argv.find((arg) => arg.startsWith("--sea-arch="));
     await buildSea({ bundle, arches: archFlag ? archFlag.slice("--sea-arch=".length).split(",").filter(Boolean) : SEA_ARCHES });
   }

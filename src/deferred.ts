@@ -10,11 +10,11 @@ import Module from "node:module";
 /** The dependencies build.mjs knows how to defer; keep in step with DEFERRED in build.mjs. */
 export type DeferredName = "yaml" | "pino" | "lru-cache" | "aws-sdk";
 
-/** The "aws-sdk" deferred module: the three clients credmux uses. */
+/** The "aws-sdk" deferred module: what credmux uses of the three clients (build.mjs bundles only these). */
 export interface AwsSdk {
-  ECR: typeof import("@aws-sdk/client-ecr");
-  ECRPublic: typeof import("@aws-sdk/client-ecr-public");
-  STS: typeof import("@aws-sdk/client-sts");
+  ECR: Pick<typeof import("@aws-sdk/client-ecr"), "ECRClient" | "GetAuthorizationTokenCommand">;
+  ECRPublic: Pick<typeof import("@aws-sdk/client-ecr-public"), "ECRPUBLICClient" | "GetAuthorizationTokenCommand">;
+  STS: Pick<typeof import("@aws-sdk/client-sts"), "STSClient" | "AssumeRoleCommand" | "AssumeRoleWithWebIdentityCommand">;
 }
 
 declare const __CREDMUX_BUNDLE__: boolean | undefined;
