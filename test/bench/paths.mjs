@@ -4,6 +4,7 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { cloudBenchPaths } from "./cloud-paths.mjs";
 
 const V1 = "credentialprovider.kubelet.k8s.io/v1";
 const requestFor = (image) => `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: V1, image })}\n`;
@@ -59,5 +60,6 @@ export async function benchPaths({ root, work, exec }) {
       },
       close: () => new Promise((resolve) => server.close(resolve)),
     },
+    ...await cloudBenchPaths({ root, work }),
   ];
 }

@@ -121,6 +121,13 @@ function escapeXml(text: string): string {
 
 /** Starts the server on 127.0.0.1; it is closed when the test file finishes. */
 export async function startAwsServer(): Promise<AwsServer> {
+  const server = await createAwsServer();
+  after(() => server.close());
+  return server;
+}
+
+/** Starts the server on 127.0.0.1, for scripts (the benchmark): the caller closes it. */
+export async function createAwsServer(): Promise<AwsServer> {
   const requests: AwsRequestRecord[] = [];
   const identities = new Map<string, AwsIdentity>();
   const roles = new Map<string, Set<string>>();
@@ -273,7 +280,6 @@ export async function startAwsServer(): Promise<AwsServer> {
     server.closeAllConnections();
     server.close(() => resolve());
   });
-  after(close);
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
