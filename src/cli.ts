@@ -87,6 +87,8 @@ Commands:
   match PATTERN IMAGE      the kubelet's matchImages rule: exit 0 on a match, 1 otherwise
   validate                 check the config file and print a summary
   cache list|clear         show or empty the on-disk credential cache
+  kubelet-config           print the kubelet CredentialProviderConfig for the config (--merge FILE)
+  install --profile NAME   install the executable and configs onto a node (eks, k3s, gke, ...)
   version                  print the version
 
 Options (every command):
@@ -155,8 +157,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.writeStdout(GLOBAL_HELP);
       return 0;
     }
-    const command = commands[args.command ?? "plugin"];
-    if (!command) throw new CredmuxError("usage", `unknown command "${args.command}"`, "see credmux --help");
+    const load = Object.hasOwn(commands, args.command ?? "plugin") ? commands[args.command ?? "plugin"] : undefined;
+    if (!load) throw new CredmuxError("usage", `unknown command "${args.command}"`, "see credmux --help");
+    const command = await load();
     if (args.flags.has("help")) {
       io.writeStdout(command.help);
       return 0;

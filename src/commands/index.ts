@@ -2,12 +2,6 @@
 import type { CliIo, ParsedArgs } from "../cli.js";
 import type { RunLogger } from "../log.js";
 import type { SecretSet } from "../secrets.js";
-import { cacheCommand } from "./cache.js";
-import { checkCommand, explainCommand } from "./check.js";
-import { matchCommand } from "./match.js";
-import { pluginCommand } from "./plugin.js";
-import { validateCommand } from "./validate.js";
-
 export interface CommandContext {
   io: CliIo;
   args: ParsedArgs;
@@ -24,11 +18,18 @@ export interface Command {
   run(context: CommandContext): Promise<number>;
 }
 
-export const commands: Readonly<Record<string, Command>> = {
-  plugin: pluginCommand,
-  check: checkCommand,
-  explain: explainCommand,
-  match: matchCommand,
-  validate: validateCommand,
-  cache: cacheCommand,
+/**
+ * Loaded on demand: a kubelet exec runs only the plugin, and should not initialise the modules of
+ * install, kubelet-config or check (the bundle compiles what it runs; see src/deferred.ts for why
+ * start-up matters).
+ */
+export const commands: Readonly<Record<string, () => Promise<Command>>> = {
+  plugin: async () => (await import("./plugin.js")).pluginCommand,
+  check: async () => (await import("./check.js")).checkCommand,
+  explain: async () => (await import("./check.js")).explainCommand,
+  match: async () => (await import("./match.js")).matchCommand,
+  validate: async () => (await import("./validate.js")).validateCommand,
+  cache: async () => (await import("./cache.js")).cacheCommand,
+  "kubelet-config": async () => (await import("./kubelet-config.js")).kubeletConfigCommand,
+  install: async () => (await import("./install.js")).installCommand,
 };

@@ -1,0 +1,210 @@
+// The single executable (build.mjs --sea): built here from the bundle, then held to it. Every
+// protocol fixture gives the same stdout, stderr and exit status through both, byte for byte; the
+// deferred modules come from SEA assets; external provider modules still load; NODE_OPTIONS cannot
+// inject code. Without Node 24 from the npm registry or postject, the tests fail under CI and are
+// skipped elsewhere, saying why.
+import { before, test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { builtinProviders } from "../providers/registry.js";
+import { BUNDLE, FIXTURES, REPO_ROOT } from "./helpers/paths.js";
+import { baseEnv, runBundle, type BundleRun } from "./helpers/run-bundle.js";
+import { tempDir, writeConfig } from "./helpers/temp.js";
+import { startTokenServer } from "./helpers/token-server.js";
+
+const SEA = path.join(REPO_ROOT, "dist", `credmux-linux-${process.arch}`);
+const IN_CI = process.env.CI === "true" || process.env.CI === "1";
+const BUILD_TIMEOUT_MS = 10 * 60_000;
+
+let unavailable: string | undefined;
+
+/** Why the SEA cannot be built on this machine, or undefined when it can. */
+function missingPrerequisite(): string | undefined {
+  if (process.platform !== "linux" || !["x64", "arm64"].includes(process.arch)) return `no single executable for ${process.platform}-${process.arch}`;
+  try {
+    require.resolve("postject");
+  } catch {
+    return "postject is not installed (npm ci installs it)";
+  }
+  const version = /const SEA_NODE_VERSION = "([^"]+)"/.exec(fs.readFileSync(path.join(REPO_ROOT, "build.mjs"), "utf8"))?.[1];
+  if (!version) return "build.mjs names no SEA_NODE_VERSION";
+  const cacheDir = process.env.CREDMUX_SEA_CACHE || path.join(REPO_ROOT, "node_modules", ".cache", "credmux-sea");
+  if (fs.existsSync(path.join(cacheDir, `node-linux-${process.arch}-${version}`, "node_modules", `node-linux-${process.arch}`, "bin", "node"))) return undefined;
+  const view = spawnSync("npm", ["view", `node-linux-${process.arch}@${version}`, "version"], { encoding: "utf8", timeout: 60_000 });
+  if (view.status !== 0 || view.stdout.trim() !== version) return `node-linux-${process.arch}@${version} is not reachable on the npm registry (${(view.stderr || view.error?.message || "").trim().split("\n").at(-1)})`;
+  return undefined;
+}
+
+before(async () => {
+  unavailable = missingPrerequisite();
+  if (unavailable) return;
+  // From the bundle the other tests run, so that both hold the same code.
+  const started = Date.now();
+  const build = await run(process.execPath, [path.join(REPO_ROOT, "build.mjs"), "--sea-only", `--sea-arch=${process.arch}`], { timeoutMs: BUILD_TIMEOUT_MS, env: { ...process.env } });
+  assert.equal(build.status, 0, `node build.mjs --sea-only failed: ${build.stderr}`);
+  process.stderr.write(`# sea: built ${path.relative(REPO_ROOT, SEA)} (${(fs.statSync(SEA).size / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}, { timeout: BUILD_TIMEOUT_MS + 60_000 });
+
+/** Skips (locally) or fails (CI) when the SEA could not be built here. */
+function requireSea(t: TestContext): boolean {
+  if (!unavailable) return true;
+  const message = `single executable not built: ${unavailable}`;
+  if (IN_CI) assert.fail(`${message} (CI must build it)`);
+  t.skip(message);
+  return false;
+}
+
+interface RunOptions {
+  stdin?: string;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<BundleRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: options.env ?? baseEnv(), cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk; });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk; });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${file} ${args.join(" ")} did not finish within ${options.timeoutMs ?? 15_000} ms; stderr: ${stderr}`));
+    }, options.timeoutMs ?? 15_000);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+    child.stdin.on("error", () => { /* the plugin may exit before reading stdin */ });
+    child.stdin.end(options.stdin ?? "");
+  });
+}
+
+const runSea = (args: readonly string[], options: RunOptions = {}) => run(SEA, args, { ...options, env: baseEnv(options.env) });
+
+/** Log lines carry the time they were written; everything else must be equal byte for byte. */
+const withoutTimes = (text: string) => text.replace(/"time":"[^"]*"/g, '"time":"T"');
+
+interface ProtocolCase {
+  name: string;
+  config: string;
+  stdin: unknown;
+}
+const protocolCases = JSON.parse(fs.readFileSync(path.join(FIXTURES, "protocol-cases.json"), "utf8")) as { good: ProtocolCase[]; bad: ProtocolCase[] };
+
+for (const [kind, list] of Object.entries(protocolCases)) {
+  for (const c of list) {
+    test(`single executable = bundle, ${kind} case: ${c.name}`, async (t) => {
+      if (!requireSea(t)) return;
+      const args = ["--config", path.join(FIXTURES, "configs", c.config)];
+      const stdin = typeof c.stdin === "string" ? c.stdin : `${JSON.stringify(c.stdin)}\n`;
+      const [bundle, sea] = await Promise.all([runBundle(args, { stdin }), runSea(args, { stdin })]);
+      assert.equal(sea.status, bundle.status, "exit status");
+      assert.equal(sea.stdout, bundle.stdout, "stdout, byte for byte");
+      assert.equal(withoutTimes(sea.stderr), withoutTimes(bundle.stderr), "stderr, byte for byte but for log timestamps");
+    });
+  }
+}
+
+test("single executable: the deferred modules are SEA assets (a YAML config, pino logging), the same answers as the bundle", async (t) => {
+  if (!requireSea(t)) return;
+  // The SEA main holds no deferred section: a fallback to reading the executable would fail here.
+  const request = `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image: "quay.test/x" })}\n`;
+  const args = ["--config", path.join(FIXTURES, "configs", "basic.yaml"), "--log-level", "debug"];
+  const [bundle, sea] = await Promise.all([runBundle(args, { stdin: request }), runSea(args, { stdin: request })]);
+  assert.equal(sea.status, 0, sea.stderr);
+  assert.equal(sea.stdout, bundle.stdout);
+  assert.match(sea.stderr, /"level":"warn".*no provider matches this image/);
+  assert.equal(withoutTimes(sea.stderr), withoutTimes(bundle.stderr));
+  for (const command of [["version"], ["--help"], ["kubelet-config", "--config", path.join(FIXTURES, "configs", "basic.yaml")]]) {
+    const [b, s] = await Promise.all([runBundle(command), runSea(command)]);
+    assert.deepEqual([s.status, s.stdout, s.stderr], [b.status, b.stdout, b.stderr], command.join(" "));
+  }
+});
+
+test("single executable: a deferred provider and the AWS SDK load from SEA assets, with the bundle's answer", async (t) => {
+  if (!requireSea(t)) return;
+  if (!Object.hasOwn(builtinProviders, "ecr")) {
+    t.skip("the ecr provider is not in providers/registry.ts yet");
+    return;
+  }
+  // The SDK reaches a closed loopback port: the answer is the provider's one-line error, the same from both.
+  const dir = tempDir();
+  const config = writeConfig(dir, {
+    defaults: { timeout: "5s" },
+    providers: [{ name: "ecr", type: "ecr", matchImages: ["*.dkr.ecr.*.amazonaws.com"], endpoint: "http://127.0.0.1:9", maxAttempts: 1 }],
+  });
+  const env = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "example-secret", AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true" };
+  const stdin = `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image: "111122223333.dkr.ecr.us-east-1.amazonaws.com/app" })}\n`;
+  const [bundle, sea] = await Promise.all([runBundle(["--config", config], { stdin, env }), runSea(["--config", config], { stdin, env })]);
+  assert.equal(sea.status, 1, sea.stderr);
+  assert.match(sea.stderr, /^credmux: provider ecr: ecr: GetAuthorizationToken .*127\.0\.0\.1:9/);
+  assert.deepEqual([sea.status, sea.stdout, sea.stderr], [bundle.status, bundle.stdout, bundle.stderr]);
+});
+
+test("single executable: external provider modules load, CommonJS and ES modules alike", async (t) => {
+  if (!requireSea(t)) return;
+  const server = await startTokenServer();
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, "esm-provider.mjs"), [
+    "export default {",
+    "  type: 'esm-static',",
+    "  create(options) { return async (request) => ({ auth: { [request.registry]: { username: 'esm', password: options.password } } }); },",
+    "};",
+  ].join("\n"));
+  const config = writeConfig(dir, {
+    providers: [
+      { name: "tokens", type: "module", module: path.join(FIXTURES, "providers", "http-token-provider.js"), matchImages: ["tokens.test"], endpoint: server.url },
+      { name: "esm", type: "module", module: "./esm-provider.mjs", matchImages: ["esm.test"], password: "esm-secret" },
+    ],
+  });
+  const ask = (image: string) => `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image })}\n`;
+  const tokens = await runSea(["--config", config], { stdin: ask("tokens.test/app") });
+  assert.equal(tokens.status, 0, tokens.stderr);
+  assert.equal(JSON.parse(tokens.stdout).auth["tokens.test"].username, "token-user");
+  assert.equal(server.calls("tokens.test"), 1, "the module's request reached the loopback endpoint");
+  const esm = await runSea(["--config", config], { stdin: ask("esm.test/app") });
+  assert.equal(esm.status, 0, esm.stderr);
+  assert.deepEqual(JSON.parse(esm.stdout).auth, { "esm.test": { username: "esm", password: "esm-secret" } });
+});
+
+test("single executable: NODE_OPTIONS cannot inject code (execArgvExtension none), where the bundle would run it", async (t) => {
+  if (!requireSea(t)) return;
+  const dir = tempDir();
+  const marker = path.join(dir, "injected");
+  const inject = path.join(dir, "inject.cjs");
+  fs.writeFileSync(inject, `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran");\n`);
+  const env = { NODE_OPTIONS: `--require ${inject}` };
+  const request = `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image: "registry.test/app" })}\n`;
+  const args = ["--config", path.join(FIXTURES, "configs", "basic.json")];
+  const sea = await runSea(args, { stdin: request, env });
+  assert.equal(sea.status, 0, sea.stderr);
+  assert.ok(!fs.existsSync(marker), "the single executable ignored NODE_OPTIONS");
+  const bundle = await runBundle(args, { stdin: request, env });
+  assert.equal(bundle.status, 0, bundle.stderr);
+  assert.ok(fs.existsSync(marker), "the same NODE_OPTIONS does inject into node running the bundle");
+  assert.equal(sea.stdout, bundle.stdout);
+});
+
+test("single executable: install copies the running executable itself", async (t) => {
+  if (!requireSea(t)) return;
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const config = writeConfig(dir, { providers: [{ name: "registry", type: "dockercfg", matchImages: ["registry.test"], files: [path.join(FIXTURES, "dockercfg", "registry.json")] }] });
+  const installed = await runSea(["install", "--profile", "k3s", "--root", root, "--config", config], { timeoutMs: 60_000 });
+  assert.equal(installed.status, 0, installed.stderr);
+  assert.match(installed.stdout, /written\s+\/var\/lib\/rancher\/credentialprovider\/bin\/credmux \(the single executable, 0755\)/);
+  const copy = path.join(root, "var/lib/rancher/credentialprovider/bin/credmux");
+  assert.ok(fs.readFileSync(copy).equals(fs.readFileSync(SEA)), "byte for byte");
+  assert.equal(fs.statSync(copy).mode & 0o777, 0o755);
+  const version = await run(copy, ["version"], { env: baseEnv() });
+  assert.equal(version.stdout, (await runBundle(["version"])).stdout, "the copy runs");
+  assert.ok(fs.existsSync(BUNDLE));
+});
