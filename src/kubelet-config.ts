@@ -82,7 +82,9 @@ export function kubeletEntriesFor(config: Pick<Config, "providers" | "mirrors" |
     matchImages: group.matchImages,
     defaultCacheDuration: formatGoDuration(config.defaults.cacheDurationMs),
     apiVersion: PLUGIN_API_VERSION,
-    args: ["--config", configArg],
+    // Each entry's exec asks only its own providers: a credmux-NAME entry exists for NAME's token,
+    // and the main entry must not ask a service-account provider without one.
+    args: ["--config", configArg, ...(group.providers.length > 0 ? ["--provider", group.providers.map((provider) => provider.name).join(",")] : [])],
     // A Node bundle installed instead of the single executable would run code a NODE_OPTIONS in the
     // kubelet's environment names; the kubelet appends env after its own, so this one wins.
     env: [{ name: "NODE_OPTIONS", value: "" }],

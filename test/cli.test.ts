@@ -79,3 +79,15 @@ test("version, help on every command, and usage errors", async () => {
   const badLevel = await runBundle(["validate", "--log-level", "loud"]);
   assert.match(badLevel.stderr, /log level "loud" is not one of debug, info, warn, error, silent/);
 });
+
+test("the plugin's --provider asks only the named providers, and refuses names the config lacks", async () => {
+  const request = `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image: "docker.io/library/nginx" })}\n`;
+  const all = await runBundle(["--config", BASIC], { stdin: request });
+  assert.deepEqual(Object.keys(JSON.parse(all.stdout).auth), ["docker.io"]);
+  const other = await runBundle(["--config", BASIC, "--provider", "registry,legacy"], { stdin: request });
+  assert.equal(other.status, 0, other.stderr);
+  assert.deepEqual(JSON.parse(other.stdout).auth, {}, "hub is not asked");
+  const unknown = await runBundle(["--config", BASIC, "--provider", "hub,nope"], { stdin: request });
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /^credmux: --provider names "nope", not in .*basic\.json \(the kubelet config is older than the credmux config: run credmux kubelet-config --merge \(or credmux install\) again\)\n$/);
+});

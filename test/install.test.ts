@@ -80,7 +80,8 @@ for (const name of PROFILE_NAMES) {
     assert.deepEqual(providers.map((p) => p.name), ["vendor-provider", "credmux", "credmux-team"]);
     assert.deepEqual(providers[0], VENDOR, "the platform's provider is kept as it was");
     const configAt = path.posix.join(profile.credmuxConfigDir, "config.json");
-    assert.deepEqual(providers[1]!.args, ["--config", configAt], "the kubelet passes the config's path on the node, not under --root");
+    assert.deepEqual(providers[1]!.args, ["--config", configAt, "--provider", "registry"], "the kubelet passes the config's path on the node, not under --root");
+    assert.deepEqual(providers[2]!.args, ["--config", configAt, "--provider", "team"], "the service-account entry asks only its provider");
     assert.deepEqual(providers[1]!.matchImages, ["registry.test"]);
     assert.deepEqual(providers[2]!.tokenAttributes, serviceAccount);
     if (name === "eks") assert.match(fs.readFileSync(kubeletConfig, "utf8"), /^\{\n  "apiVersion"/, "EKS's config.json stays JSON");
@@ -149,7 +150,7 @@ test("install --profile custom takes its paths from CREDMUX_INSTALL_*", async ()
   const text = fs.readFileSync(path.join(root, "opt/credmux/kubelet.json"), "utf8");
   assert.match(text, /^\{/, "a new .json kubelet config is JSON");
   const providers = loadKubeletConfig(path.join(root, "opt/credmux/kubelet.json"), { serviceAccountTokenGate: true });
-  assert.deepEqual(providers[0]!.args, ["--config", "/opt/credmux/etc/config.json"]);
+  assert.deepEqual(providers[0]!.args, ["--config", "/opt/credmux/etc/config.json", "--provider", "registry"]);
   assert.ok(run.stdout.includes("--image-credential-provider-config=/opt/credmux/kubelet.json --image-credential-provider-bin-dir=/opt/credmux/bin"), run.stdout);
 });
 

@@ -146,7 +146,8 @@ const expectedEntries = (config: string): KubeletProvider[] => [
     matchImages: ["registry.test", "*.registry.test", "other.test:5000", "docker.io"],
     defaultCacheDuration: "1m30s",
     apiVersion: "credentialprovider.kubelet.k8s.io/v1",
-    args: ["--config", config],
+    // Each entry's exec asks only its own providers.
+    args: ["--config", config, "--provider", "registry,other"],
     env: [{ name: "NODE_OPTIONS", value: "" }],
   },
   {
@@ -155,7 +156,7 @@ const expectedEntries = (config: string): KubeletProvider[] => [
     matchImages: ["team.test", "quay.io"],
     defaultCacheDuration: "1m30s",
     apiVersion: "credentialprovider.kubelet.k8s.io/v1",
-    args: ["--config", config],
+    args: ["--config", config, "--provider", "team"],
     env: [{ name: "NODE_OPTIONS", value: "" }],
     tokenAttributes: serviceAccount,
   },

@@ -1,5 +1,6 @@
 // The kubelet exec plugin: one CredentialProviderRequest on stdin, one response on stdout, exit 0;
 // or nothing on stdout, one line on stderr, exit 1 (the kubelet then caches nothing and retries).
+import type { Config } from "../config.js";
 import { CredmuxError } from "../errors.js";
 import { decodeRequest, encodeResponse } from "../protocol.js";
 import type { Command } from "./index.js";
@@ -12,8 +13,11 @@ The kubelet exec plugin. Reads one CredentialProviderRequest (credentialprovider
 v1, v1beta1 or v1alpha1) on stdin and writes one CredentialProviderResponse in the same
 apiVersion on stdout. Logs go to stderr and to log.file of the config. On failure: nothing on
 stdout, one line on stderr, exit status 1.
+
+  --provider NAME[,NAME]   ask only these providers of the config (credmux kubelet-config gives
+                           each kubelet entry its own: a service-account provider has its own entry)
 `,
-  flags: [],
+  flags: ["provider"],
   async run(context) {
     const { io, log } = context;
     if (io.stdinIsTerminal) {
@@ -21,7 +25,7 @@ stdout, one line on stderr, exit status 1.
         "to try an image by hand, run: credmux check IMAGE");
     }
     const request = decodeRequest(await io.readStdin());
-    const config = await loadRunConfig(context);
+    const config = onlyProviders(await loadRunConfig(context), context.args.flags.get("provider"));
     // One image per exec: an in-memory layer could never hit, so only the disk cache is used.
     const resolution = await makeDispatcher(config, context, makeCache(config, context, false)).resolve(request);
     if (resolution.failure && config.onFailure !== "empty") {
@@ -32,3 +36,16 @@ stdout, one line on stderr, exit status 1.
     return 0;
   },
 };
+
+/** The config narrowed to the providers --provider names; all of them without the flag. */
+function onlyProviders(config: Config, flag: string | true | undefined): Config {
+  if (flag === undefined) return config;
+  if (flag === true || flag === "") throw new CredmuxError("usage", "--provider needs the names of providers in the config", "see credmux --help");
+  const names = flag.split(",").map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !config.providers.some((provider) => provider.name === name));
+  if (unknown.length > 0) {
+    throw new CredmuxError("config", `--provider names ${unknown.map((n) => `"${n}"`).join(", ")}, not in ${config.path}`,
+      "the kubelet config is older than the credmux config: run credmux kubelet-config --merge (or credmux install) again");
+  }
+  return { ...config, providers: config.providers.filter((provider) => names.includes(provider.name)) };
+}
