@@ -292,7 +292,7 @@ function filterKeys(result: ProviderResult, provider: ProviderConfig, image: Ima
   const dropped: DroppedKey[] = [];
   const kept = new Set<string>();
   for (const [original, credential] of Object.entries(result.auth)) {
-    const normalized = canonicalDockerHubKey(normalizeAuthKey(original));
+    const normalized = canonicalDockerHubKey(settledAuthKey(original));
     if (normalized === undefined) {
       dropped.push({ key: original, why: "the kubelet cannot parse it" });
       log.warn("dropping an auth key the kubelet cannot parse", { provider: provider.name, key: original });
@@ -333,6 +333,22 @@ function narrowToPattern(key: string, image: ImageName, pattern: string): string
   const candidate = `${image.registry}${patternPath}`;
   const keyPath = key.slice(hostPortOf(key).length);
   return candidate.length > key.length && patternPath.startsWith(keyPath) && urlsMatchStr(candidate, image.name) && keyWithinPatterns(candidate, [pattern]) ? candidate : undefined;
+}
+
+/**
+ * The key as the kubelet will store it. It normalises every key it reads (normalizeAuthKey), and
+ * that is not idempotent ("r.test/v2/v2/x" becomes "r.test/v2/x", then "r.test/x"; "%3F" decodes to a
+ * query, then is cut off), so the answer carries the fixed point: what credmux checks and shows is
+ * what the kubelet uses. undefined when the kubelet cannot parse it or it does not settle.
+ */
+function settledAuthKey(key: string): string | undefined {
+  let current = normalizeAuthKey(key);
+  for (let step = 0; step < 4 && current !== undefined; step++) {
+    const next = normalizeAuthKey(current);
+    if (next === current) return current;
+    current = next;
+  }
+  return undefined;
 }
 
 /** The kubelet uses `index.docker.io` credentials for Docker Hub images, which it names docker.io/...; say docker.io directly. */
