@@ -58,6 +58,8 @@ for (const platform of platforms) {
     const onNode = path.join(root, profile.kubeletConfig);
     fs.mkdirSync(path.dirname(onNode), { recursive: true });
     fs.copyFileSync(kubeletFile, onNode);
+    // git checks files out 0644; a node's kubelet config that credmux installed is 0600 (install.test.ts covers the mode).
+    fs.chmodSync(onNode, 0o600);
     const installed = await runBundle(["install", "--profile", platform, "--root", root, "--config", configFile]);
     assert.equal(installed.status, 0, installed.stderr);
     assert.equal(fs.readFileSync(onNode, "utf8"), fs.readFileSync(kubeletFile, "utf8"), `the committed kubelet config is what install leaves:\n${installed.stdout}`);
