@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as z from "zod/mini";
+import { jsonSyntaxReason } from "../src/errors.js";
 import { normalizeAuthKey } from "../src/match.js";
 import { defineProvider, ProviderError, type ProviderEnv } from "../src/provider.js";
 import type { AuthEntry } from "../src/protocol.js";
@@ -62,7 +63,7 @@ function readJson(file: string): unknown | undefined {
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
-    throw fileError(file, `malformed JSON (${(error as Error).message})`);
+    throw fileError(file, `malformed JSON (${jsonSyntaxReason(error)})`);
   }
 }
 

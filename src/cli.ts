@@ -172,7 +172,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const context: CommandContext = { io, args, log, secrets, levelFixed };
     return await command.run(context);
   } catch (error) {
-    io.writeStderr(`credmux: ${secrets.mask(describeError(error))}\n`);
+    io.writeStderr(`credmux: ${describeError(error, (text) => secrets.mask(text))}\n`);
     if (!(error instanceof CredmuxError)) log.debug("unexpected error", { error });
     return 1;
   }

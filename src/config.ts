@@ -4,8 +4,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as z from "zod/mini";
-import { parseGoDuration } from "./duration.js";
-import { CredmuxError } from "./errors.js";
+import { MAX_GO_DURATION_MS, parseGoDuration } from "./duration.js";
+import { CredmuxError, describeError, jsonSyntaxReason } from "./errors.js";
 import { parseGoURL } from "./go-url.js";
 import { loadDeferred } from "./deferred.js";
 import { LOG_LEVELS, type LogLevel } from "./log.js";
@@ -52,8 +52,11 @@ export interface Config {
 }
 
 const goDuration = (what: string) =>
-  z.string().check(z.refine((text) => parseGoDuration(text) !== undefined && parseGoDuration(text)! >= 0, {
-    message: `expected ${what} as a Go duration such as "30s", "5m" or "1h30m"`,
+  z.string().check(z.refine((text) => {
+    const ms = parseGoDuration(text);
+    return ms !== undefined && ms >= 0 && ms <= MAX_GO_DURATION_MS;
+  }, {
+    message: `expected ${what} as a Go duration such as "30s", "5m" or "1h30m", at most 2562047h (Go's limit)`,
   }));
 
 const nonEmpty = z.string().check(z.minLength(1));
@@ -148,9 +151,13 @@ export function parseDocument(text: string, shown: string): unknown {
     try {
       return JSON.parse(body);
     } catch (error) {
-      throw configError(shown, `malformed JSON (${(error as Error).message})`);
+      throw configError(shown, `malformed JSON (${jsonSyntaxReason(error)})`);
     }
   }
+  // yaml recurses per level, and a second very deep document in one process can abort V8: no real
+  // config nests anywhere near this, so it is refused before yaml sees it.
+  const depth = nestingDepth(body);
+  if (depth > MAX_YAML_DEPTH) throw configError(shown, `malformed YAML: nested ${depth} levels deep, more than the ${MAX_YAML_DEPTH} credmux reads`);
   const YAML = loadDeferred<typeof import("yaml")>("yaml");
   const doc = YAML.parseDocument(body, { prettyErrors: true, uniqueKeys: true });
   const first = doc.errors[0];
@@ -160,7 +167,29 @@ export function parseDocument(text: string, shown: string): unknown {
     const reason = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
     throw configError(shown, `malformed YAML: ${where}${reason}`);
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // Unresolved aliases and alias bombs surface here, as plain Errors from yaml.
+    throw configError(shown, `malformed YAML: ${describeError(error).replace(/^\w*Error: /, "")}`);
+  }
+}
+
+const MAX_YAML_DEPTH = 64;
+
+/** The deepest nesting of flow brackets or block indentation in a YAML text, roughly: enough to refuse absurd ones. */
+function nestingDepth(text: string): number {
+  let deepest = 0;
+  let open = 0;
+  for (const char of text) {
+    if (char === "[" || char === "{") deepest = Math.max(deepest, ++open);
+    else if ((char === "]" || char === "}") && open > 0) open--;
+  }
+  for (const line of text.split("\n")) {
+    const indent = /^[ -]*/.exec(line)![0].length;
+    deepest = Math.max(deepest, Math.floor(indent / 2));
+  }
+  return deepest;
 }
 
 async function validateConfig(document: unknown, absolute: string, shown: string): Promise<Config> {

@@ -262,14 +262,30 @@ function selectProvider(provider: ProviderConfig, image: string, request: Kubele
   return outcome;
 }
 
+/** How long a provider stopped by the deadline gets to report what it was waiting for. */
+const DEADLINE_GRACE_MS = 100;
+
+/**
+ * The provider's answer, or at the deadline an error. A provider that honours the signal rejects
+ * right after it with a reason naming the call and endpoint that hung, which says more than the
+ * dispatcher can: that reason is used if it comes within a moment.
+ */
 function withDeadline<T>(work: Promise<T>, signal: AbortSignal, provider: ProviderConfig, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new ProviderError(`no answer within ${describeDuration(timeoutMs)}`, "the deadline is defaults.timeout; check that the provider's upstream is reachable"));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
+    let grace: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      grace = setTimeout(() => reject(new ProviderError(`no answer within ${describeDuration(timeoutMs)}`,
+        "the deadline is defaults.timeout; check that the provider's upstream is reachable")), DEADLINE_GRACE_MS);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    const settle = () => {
+      signal.removeEventListener("abort", onAbort);
+      clearTimeout(grace);
+    };
     work.then(
-      (value) => { signal.removeEventListener("abort", onAbort); resolve(value); },
-      (error) => { signal.removeEventListener("abort", onAbort); reject(error); },
+      (value) => { settle(); resolve(value); },
+      (error) => { settle(); reject(error); },
     );
   });
 }
@@ -363,7 +379,10 @@ export function hostPortOf(pattern: string): string {
 }
 
 function providerFailure(provider: ProviderConfig, error: unknown): CredmuxError {
-  const reason = error instanceof CredmuxError ? error.message : describeError(error);
+  // Not folded to one line here: the line is folded when printed, after masking, so that a secret
+  // holding a newline is still found.
+  const reason = error instanceof CredmuxError ? error.message
+    : error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
   const hint = error instanceof CredmuxError ? error.hint : undefined;
   return new CredmuxError("provider", `provider ${provider.name}: ${reason}`, hint, { cause: error });
 }

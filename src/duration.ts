@@ -24,9 +24,12 @@ export function parseGoDuration(text: string): number | undefined {
   return sign * total;
 }
 
-/** Formats milliseconds, rounded down to whole seconds, as Go's Duration.String() does ("1h2m3s", "0s"). */
+/** The longest duration Go represents (math.MaxInt64 nanoseconds): time.ParseDuration rejects longer ones. */
+export const MAX_GO_DURATION_MS = 9_223_372_036_854;
+
+/** Formats milliseconds, rounded down to whole seconds and at most Go's limit, as Go's Duration.String() does ("1h2m3s", "0s"). */
 export function formatGoDuration(ms: number): string {
-  let seconds = Math.max(0, Math.floor(ms / 1000));
+  let seconds = Number.isNaN(ms) ? 0 : Math.max(0, Math.floor(Math.min(ms, MAX_GO_DURATION_MS) / 1000));
   if (seconds === 0) return "0s";
   const hours = Math.floor(seconds / 3600);
   seconds -= hours * 3600;

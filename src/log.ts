@@ -84,13 +84,18 @@ export class RunLogger implements Logger {
   }
 
   #scrub(fields: LogFields): LogFields {
-    const out: LogFields = {};
-    for (const [key, value] of Object.entries(fields)) {
-      if (value instanceof Error) out[key] = this.#secrets.mask(describeError(value));
-      else if (typeof value === "string") out[key] = this.#secrets.mask(value);
-      else if (value !== null && typeof value === "object") out[key] = JSON.parse(this.#secrets.mask(JSON.stringify(value)));
-      else out[key] = value;
-    }
+    return this.#scrubValue(fields, 0) as LogFields;
+  }
+
+  /** Masks every string leaf: masking JSON text would miss a secret whose quotes or backslashes JSON escapes. */
+  #scrubValue(value: unknown, depth: number): unknown {
+    if (value instanceof Error) return describeError(value, (text) => this.#secrets.mask(text));
+    if (typeof value === "string") return this.#secrets.mask(value);
+    if (value === null || typeof value !== "object") return value;
+    if (depth > 8) return "[nested too deep to log]";
+    if (Array.isArray(value)) return value.map((item) => this.#scrubValue(item, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) out[key] = this.#scrubValue(inner, depth + 1);
     return out;
   }
 

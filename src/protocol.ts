@@ -2,7 +2,7 @@
 // Requests are read leniently (unknown fields ignored, because the kubelet adds fields over time);
 // responses are written strictly (exactly the fields the kubelet's strict decoder knows).
 import { formatGoDuration } from "./duration.js";
-import { CredmuxError } from "./errors.js";
+import { CredmuxError, jsonSyntaxReason } from "./errors.js";
 
 export const API_GROUP = "credentialprovider.kubelet.k8s.io";
 export const API_VERSIONS = [`${API_GROUP}/v1`, `${API_GROUP}/v1beta1`, `${API_GROUP}/v1alpha1`] as const;
@@ -47,7 +47,7 @@ export function decodeRequest(text: string): KubeletRequest {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw requestError(`malformed JSON (${(error as Error).message})`);
+    throw requestError(`malformed JSON (${jsonSyntaxReason(error)})`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw requestError(`expected a JSON object, found ${describeJsonType(parsed)}`);

@@ -72,17 +72,18 @@ export class CredentialCache {
 
     const disk = this.#disk;
     const waitUntil = this.#now() + this.#settings.timeoutMs / 2;
-    let lock = disk?.tryLock(keys.registry, this.#settings.timeoutMs);
+    let attempt = disk?.tryLock(keys.registry, this.#settings.timeoutMs) ?? "unavailable";
     // Another exec is fetching this key: wait for its entry rather than call the upstream too.
-    while (disk && !lock && disk.usable() && this.#now() < waitUntil && !signal.aborted) {
+    while (disk && attempt === "held" && this.#now() < waitUntil && !signal.aborted) {
       await sleep(POLL_MS + Math.random() * POLL_MS);
       for (const key of lookup) {
         const entry = disk.read(key);
         if (entry && entry.freshUntil > this.#now()) return this.#hit(key, entry);
       }
-      lock = disk.tryLock(keys.registry, this.#settings.timeoutMs);
+      attempt = disk.tryLock(keys.registry, this.#settings.timeoutMs);
     }
-    if (disk && !lock && disk.usable()) this.#log.info("gave up waiting for another exec's fetch; fetching too", { provider: keys.registry.provider });
+    if (attempt === "held") this.#log.info("gave up waiting for another exec's fetch; fetching too", { provider: keys.registry.provider });
+    const lock = typeof attempt === "object" ? attempt : undefined;
     try {
       // The holder before us may have stored the entry between our read and our lock.
       if (lock) {

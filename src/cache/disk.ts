@@ -175,30 +175,37 @@ export class DiskCache {
     this.#pruneOnce();
   }
 
-  /** Takes the fetch lock for key, or returns undefined if another live exec holds it. */
-  tryLock(key: CacheKey, staleAfterMs: number): LockHandle | undefined {
-    if (!this.usable()) return undefined;
+  /**
+   * Takes the fetch lock for key: the handle, "held" if another live exec holds it, or
+   * "unavailable" if no lock can be made here (read-only or full directory): then there is nothing
+   * to wait for either.
+   */
+  tryLock(key: CacheKey, staleAfterMs: number): LockHandle | "held" | "unavailable" {
+    if (!this.usable()) return "unavailable";
     const file = path.join(this.dir, `${key.hash}.lock`);
     const info: LockInfo = { pid: process.pid, nonce: uniqueSuffix(), createdAt: this.#now() };
     for (let attempt = 0; attempt < 2; attempt++) {
+      let fd: number | undefined;
       try {
-        const fd = fs.openSync(file, "wx", 0o600);
-        try {
-          fs.writeSync(fd, JSON.stringify(info));
-        } finally {
-          fs.closeSync(fd);
-        }
+        fd = fs.openSync(file, "wx", 0o600);
+        fs.writeSync(fd, JSON.stringify(info));
+        fs.closeSync(fd);
         return { release: () => this.#releaseLock(file, info.nonce) };
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== "EEXIST") {
+          // Created but not written (a full disk): an empty lock would hold others back for a while.
+          if (fd !== undefined) {
+            try { fs.closeSync(fd); } catch { /* already closed */ }
+            try { fs.unlinkSync(file); } catch { /* gone */ }
+          }
           this.warnOnce(`cannot create a lock file (${code ?? (error as Error).message})`, { file });
-          return undefined;
+          return "unavailable";
         }
-        if (attempt > 0 || !this.#breakIfStale(file, staleAfterMs)) return undefined;
+        if (attempt > 0 || !this.#breakIfStale(file, staleAfterMs)) return "held";
       }
     }
-    return undefined;
+    return "held";
   }
 
   #releaseLock(file: string, nonce: string): void {

@@ -29,7 +29,7 @@ stdout, one line on stderr, exit status 1.
     // One image per exec: an in-memory layer could never hit, so only the disk cache is used.
     const resolution = await makeDispatcher(config, context, makeCache(config, context, false)).resolve(request);
     if (resolution.failure && config.onFailure !== "empty") {
-      log.recordFailure(resolution.failure.toLine(), { image: resolution.image.name });
+      log.recordFailure(resolution.failure.toLine((text) => context.secrets.mask(text)), { image: resolution.image.name });
       throw resolution.failure;
     }
     io.writeStdout(encodeResponse(resolution.response));
