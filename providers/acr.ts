@@ -13,6 +13,7 @@ import * as z from "zod/mini";
 import { httpJson, httpRequest, withRetries, HttpStatusError, type HttpResponse } from "../src/http-client.js";
 import { decodeJwtClaims, jwtExpiry } from "../src/jwt.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
+import { registryWideKeys } from "../src/registry-keys.js";
 import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 import { ACR_CLOUDS, ACR_DEFAULT_MATCH_IMAGES, acrLoginServer, type AcrLoginServer } from "./acr-hosts.js";
 
@@ -276,33 +277,11 @@ async function exchange(realm: URL, service: string, aad: AadToken, server: AcrL
   return refresh;
 }
 
-/**
- * The auth keys for a credential that serves the whole registry. With the provider's matchImages:
- * the registry if they cover it, and each path-scoped pattern that matches the image. Without them
- * (until the core hands them over): the registry and every path prefix of the image. Whichever
- * path-scoped pattern selected the image, one of those prefixes lies within it (the core drops the
- * broader ones) and still serves the pattern's other repositories when the answer is reused from
- * the cache.
- */
-function authKeys(request: CredentialRequest, patterns: readonly string[] | undefined): string[] {
-  if (!patterns) {
-    const parts = request.image.split("/");
-    return parts.map((_, i) => parts.slice(0, i + 1).join("/"));
-  }
-  const keys = keyWithinPatterns(request.registry, patterns) ? [request.registry] : [];
-  for (const pattern of patterns) {
-    if (pattern.includes("/") && matchImage(pattern, request.image) && !keys.includes(pattern)) keys.push(pattern);
-  }
-  return keys;
-}
-
 export default defineProvider<Options>({
   type: TYPE,
   options,
   defaultMatchImages: ACR_DEFAULT_MATCH_IMAGES,
   create(opts, env) {
-    // The core hands providers their matchImages where it supports it; see authKeys.
-    const patterns = (env as ProviderEnv & { matchImages?: readonly string[] }).matchImages;
     return async (request, signal): Promise<ProviderResult> => {
       const server = acrLoginServer(request.registry, opts.dnsSuffixes);
       if (!server) {
@@ -323,7 +302,7 @@ export default defineProvider<Options>({
       env.log.debug("acr: refresh token", { provider: env.name, registry: server.host, via: identity, expiresAt: expiresAt?.toISOString() });
       if (!expiresAt) env.log.warn("the ACR refresh token carries no expiry; using defaults.cacheDuration", { provider: env.name, registry: server.host });
       return {
-        auth: Object.fromEntries(authKeys(request, patterns).map((key) => [key, { username: ACR_TOKEN_USERNAME, password: refresh }])),
+        auth: Object.fromEntries(registryWideKeys(request, env.matchImages).map((key) => [key, { username: ACR_TOKEN_USERNAME, password: refresh }])),
         ...(expiresAt ? { expiresAt } : {}),
       };
     };

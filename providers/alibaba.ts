@@ -10,6 +10,7 @@ import path from "node:path";
 import * as z from "zod/mini";
 import { httpJson, httpRequest, withRetries, HttpStatusError } from "../src/http-client.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
+import { registryWideKeys } from "../src/registry-keys.js";
 import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 import { ALIBABA_DEFAULT_MATCH_IMAGES, alibabaRegistry, type AlibabaRegistry } from "./alibaba-hosts.js";
 
@@ -364,33 +365,11 @@ async function enterpriseToken(registry: AlibabaRegistry, opts: Options, credent
   return readToken(answer.TempUsername, answer.AuthorizationToken, answer.ExpireTime, what);
 }
 
-/**
- * The auth keys for a credential that serves the whole registry. With the provider's matchImages:
- * the registry if they cover it, and each path-scoped pattern that matches the image. Without them
- * (until the core hands them over): the registry and every path prefix of the image. Whichever
- * path-scoped pattern selected the image, one of those prefixes lies within it (the core drops the
- * broader ones) and still serves the pattern's other repositories when the answer is reused from
- * the cache.
- */
-function authKeys(request: CredentialRequest, patterns: readonly string[] | undefined): string[] {
-  if (!patterns) {
-    const parts = request.image.split("/");
-    return parts.map((_, i) => parts.slice(0, i + 1).join("/"));
-  }
-  const keys = keyWithinPatterns(request.registry, patterns) ? [request.registry] : [];
-  for (const pattern of patterns) {
-    if (pattern.includes("/") && matchImage(pattern, request.image) && !keys.includes(pattern)) keys.push(pattern);
-  }
-  return keys;
-}
-
 export default defineProvider<Options>({
   type: TYPE,
   options,
   defaultMatchImages: ALIBABA_DEFAULT_MATCH_IMAGES,
   create(opts, env) {
-    // The core hands providers their matchImages where it supports it; see authKeys.
-    const patterns = (env as ProviderEnv & { matchImages?: readonly string[] }).matchImages;
     return async (request, signal): Promise<ProviderResult> => {
       const registry = alibabaRegistry(request.registry, opts.instances);
       if (!registry) {
@@ -408,7 +387,7 @@ export default defineProvider<Options>({
       }
       env.secrets.addCredential(token.username, token.password);
       env.log.debug("alibaba: registry token", { provider: env.name, registry: registry.host, edition: registry.edition, via: credentials.source, expiresAt: token.expiresAt.toISOString() });
-      const auth = Object.fromEntries(authKeys(request, patterns).map((key) => [key, { username: token.username, password: token.password }]));
+      const auth = Object.fromEntries(registryWideKeys(request, env.matchImages).map((key) => [key, { username: token.username, password: token.password }]));
       return { auth, expiresAt: token.expiresAt };
     };
   },

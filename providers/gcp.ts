@@ -167,8 +167,7 @@ export default defineProvider<Options>({
   options,
   defaultMatchImages: GCP_REGISTRY_KEYS,
   create(opts, env) {
-    // The core hands providers their matchImages where it supports it; see gcpAuthKeys.
-    const patterns = (env as ProviderEnv & { matchImages?: readonly string[] }).matchImages;
+    const patterns = env.matchImages;
     const annotation = opts.workloadIdentity?.annotation ?? DEFAULT_OPT_IN_ANNOTATION;
     return async (request, signal): Promise<ProviderResult> => {
       const optedIn = request.serviceAccountAnnotations?.[annotation] === "true";

@@ -14,6 +14,7 @@ import * as jwt from "./jwt.js";
 import * as match from "./match.js";
 import * as protocol from "./protocol.js";
 import * as provider from "./provider.js";
+import * as registryKeys from "./registry-keys.js";
 import * as secrets from "./secrets.js";
 import * as sha256 from "./sha256.js";
 
@@ -29,6 +30,7 @@ export const coreModules: Readonly<Record<string, unknown>> = {
   match,
   protocol,
   provider,
+  "registry-keys": registryKeys,
   secrets,
   sha256,
 };

@@ -283,7 +283,8 @@ function isIPv6(input: string): boolean {
 }
 
 // Go's strconv.Quote for the ASCII range, which is all these messages quote in practice.
-function goQuote(s: string): string {
+/** A string quoted as Go's %q does (strconv.Quote), for error texts that copy Go's. */
+export function goQuote(s: string): string {
   let out = '"';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;

@@ -8,7 +8,7 @@ import path from "node:path";
 import type { Config, ProviderConfig, TokenAttributes } from "./config.js";
 import { formatGoDuration, parseGoDuration } from "./duration.js";
 import { CredmuxError } from "./errors.js";
-import { goURLError } from "./go-url.js";
+import { goQuote, goURLError } from "./go-url.js";
 import { loadDeferred } from "./deferred.js";
 import { matchImage } from "./match.js";
 import { API_GROUP, API_VERSIONS } from "./protocol.js";
@@ -526,25 +526,6 @@ function invalid(at: string, value: string, detail: string): string {
 
 function notSupported(at: string, value: string, supported: readonly string[]): string {
   return `${at}: Unsupported value: ${goQuote(value)}: supported values: ${supported.map(goQuote).join(", ")}`;
-}
-
-/** Go's %q for a string. */
-function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === "\\") out += `\\${ch}`;
-    else if (c >= 0x20 && c !== 0x7f) out += ch;
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\t") out += "\\t";
-    else if (ch === "\r") out += "\\r";
-    else if (c === 0x07) out += "\\a";
-    else if (c === 0x08) out += "\\b";
-    else if (c === 0x0c) out += "\\f";
-    else if (c === 0x0b) out += "\\v";
-    else out += `\\x${c.toString(16).padStart(2, "0")}`;
-  }
-  return `${out}"`;
 }
 
 /** Go's time.Duration.String() for milliseconds (nanosecond precision): "-1m0s", "1.5s", "250ms". */
