@@ -24,12 +24,20 @@ export interface Command {
  * start-up matters).
  */
 export const commands: Readonly<Record<string, () => Promise<Command>>> = {
-  plugin: async () => (await import("./plugin.js")).pluginCommand,
-  check: async () => (await import("./check.js")).checkCommand,
-  explain: async () => (await import("./check.js")).explainCommand,
-  match: async () => (await import("./match.js")).matchCommand,
-  validate: async () => (await import("./validate.js")).validateCommand,
-  cache: async () => (await import("./cache.js")).cacheCommand,
-  "kubelet-config": async () => (await import("./kubelet-config.js")).kubeletConfigCommand,
-  install: async () => (await import("./install.js")).installCommand,
+  plugin: async () => named(await import("./plugin.js"), "pluginCommand"),
+  check: async () => named(await import("./check.js"), "checkCommand"),
+  explain: async () => named(await import("./check.js"), "explainCommand"),
+  match: async () => named(await import("./match.js"), "matchCommand"),
+  validate: async () => named(await import("./validate.js"), "validateCommand"),
+  cache: async () => named(await import("./cache.js"), "cacheCommand"),
+  "kubelet-config": async () => named(await import("./kubelet-config.js"), "kubeletConfigCommand"),
+  install: async () => named(await import("./install.js"), "installCommand"),
 };
+
+/**
+ * A named export of a dynamically imported module. In the bundle it is on the module; in the
+ * transpiled test tree, Node's import() of a CommonJS file exposes it only under `default`.
+ */
+function named<M extends object, K extends keyof M>(module: M, name: K): M[K] {
+  return module[name] ?? (module as { default?: M }).default![name];
+}
