@@ -11,6 +11,7 @@ const requestFor = (image) => `${JSON.stringify({ kind: "CredentialProviderReque
 
 export async function benchPaths({ root, work, exec }) {
   const bundle = path.join(root, "dist", "credmux.cjs");
+  const sea = path.join(root, "dist", `credmux-linux-${process.arch}`);
   const writeJson = (name, value) => {
     const file = path.join(work, name);
     fs.writeFileSync(file, JSON.stringify(value));
@@ -61,5 +62,10 @@ export async function benchPaths({ root, work, exec }) {
       close: () => new Promise((resolve) => server.close(resolve)),
     },
     ...await cloudBenchPaths({ root, work }),
+    // The single executable (npm run build:sea): what nodes without Node.js run.
+    ...(fs.existsSync(sea) ? [
+      { name: "single executable: dockercfg answer", command: sea, args: ["--config", jsonConfig], input: requestFor("registry.bench.test/team/app"), target: 1.0 },
+      { name: "single executable: disk-cache hit", command: sea, args: ["--config", hitConfig], input: requestFor("hit.bench.test/team/app"), target: 1.0 },
+    ] : []),
   ];
 }
