@@ -175,5 +175,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.writeStderr(`credmux: ${describeError(error, (text) => secrets.mask(text))}\n`);
     if (!(error instanceof CredmuxError)) log.debug("unexpected error", { error });
     return 1;
+  } finally {
+    log.close();
   }
 }

@@ -40,6 +40,8 @@ type PinoLogger = import("pino").Logger;
 /** A logger whose level and file may still change (the config is read after the logger exists). */
 export class RunLogger implements Logger {
   #pino: PinoLogger | undefined;
+  /** The log file's stream, closed by close(); fd 2 is never ours to close. */
+  #fileStream: { destroy(): void } | undefined;
   #sink: LogSink;
   readonly #secrets: SecretSet;
   readonly #bindings: LogFields;
@@ -53,8 +55,15 @@ export class RunLogger implements Logger {
   /** Changes the level or the file; takes effect from the next line. */
   configure(sink: Partial<LogSink>): void {
     const next = { ...this.#sink, ...sink };
-    if (next.file !== this.#sink.file || next.fd !== this.#sink.fd) this.#pino = undefined;
+    if (next.file !== this.#sink.file || next.fd !== this.#sink.fd) this.close();
     this.#sink = next;
+  }
+
+  /** Closes the log file, if one is open (lines are written synchronously: nothing is pending). */
+  close(): void {
+    this.#fileStream?.destroy();
+    this.#fileStream = undefined;
+    this.#pino = undefined;
   }
 
   get level(): LogLevel {
@@ -81,6 +90,7 @@ export class RunLogger implements Logger {
     if (!this.#sink.file || !this.enabled("error")) return;
     const fileOnly = new RunLogger({ ...this.#sink, fd: -1 }, this.#secrets, this.#bindings);
     fileOnly.error(message, fields);
+    fileOnly.close();
   }
 
   #scrub(fields: LogFields): LogFields {
@@ -117,7 +127,9 @@ export class RunLogger implements Logger {
       : [{ level: "debug", stream: pino.destination({ dest: this.#sink.fd, sync: true }) }];
     if (this.#sink.file) {
       try {
-        streams.push({ level: "debug", stream: pino.destination({ dest: this.#sink.file, sync: true, mkdir: true, append: true, mode: 0o600 } as never) });
+        const file = pino.destination({ dest: this.#sink.file, sync: true, mkdir: true, append: true, mode: 0o600 } as never);
+        this.#fileStream = file as unknown as { destroy(): void };
+        streams.push({ level: "debug", stream: file });
       } catch (error) {
         // A log file that cannot be opened must not fail the pull: say so on stderr and go on.
         const warning = pino(options, pino.destination({ dest: 2, sync: true }));

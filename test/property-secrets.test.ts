@@ -247,24 +247,6 @@ function checkRun(c: Case, prepared: Prepared, status: number | null, stdout: st
   }
 }
 
-/**
- * Closes this process's descriptors for files under dir. Each in-process run opens its log file
- * through pino and never closes it (a kubelet exec exits instead); over a thousand runs that would
- * exhaust a 1024-descriptor limit. The stream is synchronous and never written again.
- */
-function closeDescriptorsUnder(dir: string): void {
-  if (!fs.existsSync("/proc/self/fd")) return;
-  for (const name of fs.readdirSync("/proc/self/fd")) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/self/fd/${name}`);
-    } catch {
-      continue;
-    }
-    if (target.startsWith(`${dir}${path.sep}`)) fs.closeSync(Number(name));
-  }
-}
-
 /** Runs cases in this process through runCli, the plugin's whole path, with a log fd read back per run. */
 function inProcessRunner(dir: string): (c: Case) => Promise<void> {
   // One fd for every run's log lines, read back by offset: pino keeps the fd it is given.
@@ -294,7 +276,6 @@ function inProcessRunner(dir: string): (c: Case) => Promise<void> {
       const buffer = Buffer.alloc(fs.fstatSync(fd).size - offset);
       fs.readSync(fd, buffer, 0, buffer.length, offset);
       const logged = fs.existsSync(prepared.logFile) ? fs.readFileSync(prepared.logFile, "utf8") : "";
-      closeDescriptorsUnder(caseDir);
       checkRun(c, prepared, status, stdout, errorLines + buffer.toString("utf8"), logged);
     }
     fs.rmSync(caseDir, { recursive: true, force: true });
