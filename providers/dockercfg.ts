@@ -2,13 +2,11 @@
 // map), as the kubelet reads them for its node keyring, plus any files an operator lists (Harbor
 // robot accounts, any private registry). Files are read on every call, so a rotated file takes
 // effect at the next kubelet cache miss.
-// Synchronous reads on purpose: the files are small, and node:fs/promises pulls in Node's stream
-// and readline modules, several milliseconds of start-up on every kubelet exec.
-import fs from "node:fs";
 import path from "node:path";
 import * as z from "zod/mini";
 import { jsonSyntaxReason } from "../src/errors.js";
 import { normalizeAuthKey } from "../src/match.js";
+import { readSmallFile, type SmallFileError } from "../src/small-file.js";
 import { defineProvider, ProviderError, type ProviderEnv } from "../src/provider.js";
 import type { AuthEntry } from "../src/protocol.js";
 
@@ -43,23 +41,14 @@ function fileError(file: string, reason: string, hint?: string): ProviderError {
 }
 
 function readJson(file: string): unknown | undefined {
-  let text: string;
+  let text: string | undefined;
   try {
-    const fd = fs.openSync(file, "r");
-    try {
-      const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) throw fileError(file, "not a regular file");
-      if (stat.size > MAX_FILE_BYTES) throw fileError(file, `${stat.size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit`);
-      text = fs.readFileSync(fd, "utf8");
-    } finally {
-      fs.closeSync(fd);
-    }
+    text = readSmallFile(file, MAX_FILE_BYTES);
   } catch (error) {
-    if (error instanceof ProviderError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return undefined;
-    throw fileError(file, `cannot read it (${code ?? (error as Error).message})`, "check the file's owner and mode: the kubelet runs credmux as its own user");
+    const { message, code } = error as SmallFileError;
+    throw fileError(file, message, code ? "check the file's owner and mode: the kubelet runs credmux as its own user" : undefined);
   }
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
