@@ -6,10 +6,12 @@
 //                            --sea-only builds them from the dist/credmux.cjs already there
 //   --no-minify              readable function names, for `node --cpu-prof`
 //
-// Heavy dependencies are deferred (see src/deferred.ts): each is bundled on its own, compressed and
-// appended to dist/credmux.cjs as a comment line, so that a request that does not need it never parses it.
+// The bundle is a small loader (src/boot.ts) and comment lines: the main code, which the loader
+// compiles with a V8 code cache, and the heavy dependencies and providers (src/deferred.ts), each
+// bundled on its own, so that a request that does not need one never parses it.
 import { build, transform } from "esbuild";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -48,6 +50,9 @@ async function deferredSource(name) {
     target: TARGET,
     minify: true,
     ...(FROM_ESM.has(name) ? { mainFields: ["module", "main"] } : {}),
+    // Compiled through node:vm (src/code-cache.ts), where import() fails: the AWS SDK's
+    // import("node:http") becomes a require().
+    supported: { "dynamic-import": false },
     write: false,
     logLevel: "error",
   });
@@ -93,7 +98,8 @@ export async function providerSource(type) {
     write: false,
     logLevel: "error",
     define: { __CREDMUX_BUNDLE__: "true" },
-    plugins: [{
+    supported: { "dynamic-import": false }, // compiled through node:vm, like the deferred modules
+    plugins: [builtinDefaultsPlugin, {
       name: "credmux-core",
       setup(b) {
         // Any import, from any depth, of a module the core offers is the core's own instance (one
@@ -115,6 +121,21 @@ async function bundleProvider(type) {
   return `\n//@credmux-deferred provider:${type} raw ${Buffer.from(await providerSource(type)).toString("base64")}`;
 }
 
+/**
+ * \`import fs from "node:fs"\` becomes, in an esbuild CommonJS bundle, a copy of every export of the
+ * module, made once per importing file: some 30 copies, a millisecond of every exec. Through this
+ * plugin it is one plain require() per built-in, shared by all. Built-ins are imported by default
+ * import only (a named import fails the build here).
+ */
+const builtinDefaultsPlugin = {
+  name: "credmux-builtin-defaults",
+  setup(b) {
+    // Import statements only: the require() in the module this makes is left to esbuild (external).
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === "import-statement" ? { path: args.path, namespace: "credmux-builtin" } : undefined));
+    b.onLoad({ filter: /.*/, namespace: "credmux-builtin" }, (args) => ({ contents: `export default require(${JSON.stringify(args.path)});`, loader: "js" }));
+  },
+};
+
 /** In the main bundle, providers/registry.ts's import("./TYPE.js") loads the deferred chunk instead. */
 function deferredProvidersPlugin(types) {
   return {
@@ -134,7 +155,7 @@ function deferredProvidersPlugin(types) {
   };
 }
 
-/** The bundle's main code (everything but the deferred modules), with its node shebang line. */
+/** The bundle's main code (everything but the deferred modules): src/main.ts and all it imports. */
 async function bundleMain({ minify }) {
   const result = await build({
     entryPoints: [path.join(root, "src", "main.ts")],
@@ -144,22 +165,62 @@ async function bundleMain({ minify }) {
     target: TARGET,
     minify,
     charset: "ascii",
-    banner: { js: "#!/usr/bin/env node" },
     define: { __CREDMUX_BUNDLE__: "true", __CREDMUX_VERSION__: JSON.stringify(pkg.version) },
     write: false,
     logLevel: "error",
-    plugins: [deferredProvidersPlugin(deferredProviderTypes())],
+    plugins: [builtinDefaultsPlugin, deferredProvidersPlugin(deferredProviderTypes())],
   });
   return result.outputFiles[0].text;
 }
 
+/** A hash of the main code: names its code caches (src/code-cache.ts), so that two builds never share one. */
+function mainId(main) {
+  return createHash("sha256").update(main).digest("hex").slice(0, 16);
+}
+
+/**
+ * The start-up loader (src/boot.ts) that compiles the main code with a V8 code cache: `bundle`
+ * reads the main code from the bundle's //@credmux-main line, `sea` from the single executable's assets.
+ */
+async function bundleBoot({ variant, main, minify = true }) {
+  const result = await build({
+    entryPoints: [path.join(root, "src", "boot.ts")],
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: TARGET,
+    minify,
+    charset: "ascii",
+    ...(variant === "bundle" ? { banner: { js: "#!/usr/bin/env node" } } : {}),
+    define: { __CREDMUX_BOOT__: JSON.stringify(variant), __CREDMUX_MAIN_ID__: JSON.stringify(mainId(main)) },
+    write: false,
+    logLevel: "error",
+    plugins: [builtinDefaultsPlugin],
+  });
+  return result.outputFiles[0].text;
+}
+
+/**
+ * dist/credmux.cjs: the loader, then the main code in a block comment, then each deferred module on
+ * a comment line of its own (V8 only skims comments when Node compiles the file), then a last line
+ * giving where the main code is, so that the loader reads those bytes and nothing else.
+ */
 export async function buildBundle({ minify = true } = {}) {
   const out = path.join(root, "dist", "credmux.cjs");
   const main = await bundleMain({ minify });
+  const boot = await bundleBoot({ variant: "bundle", main, minify });
   const sections = await Promise.all([...Object.keys(DEFERRED).map(bundleDeferred), ...deferredProviderTypes().map(bundleProvider)]);
+  // A comment cannot hold "*/": it is written "*\0/" (esbuild escapes NUL in the code, so no other NUL is there).
+  if (main.includes("\0")) throw new Error("build: the main code holds a NUL character, which its section uses as the escape");
+  // ASCII, so that src/main-section.ts decodes it as latin1, a plain copy (esbuild escapes all but regular expression literals).
+  const nonAscii = /[^\x00-\x7f]/.exec(main);
+  if (nonAscii) throw new Error(`build: the main code holds ${JSON.stringify(nonAscii[0])} near ${JSON.stringify(main.slice(nonAscii.index - 40, nonAscii.index))}; write it as an escape`);
+  const head = `${boot.replace(/\n$/, "")}\n/*@credmux-main\n`;
+  const body = main.replaceAll("*/", "*\0/");
+  const trailer = `\n//@credmux-main-at ${Buffer.byteLength(head)} ${Buffer.byteLength(body)}\n`;
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, `${main.replace(/\n$/, "")}${sections.join("")}\n`, { mode: 0o755 });
+  fs.writeFileSync(tmp, `${head}${body}\n*/${sections.join("")}${trailer}`, { mode: 0o755 });
   fs.chmodSync(tmp, 0o755);
   fs.renameSync(tmp, out);
   return out;
@@ -238,12 +299,15 @@ async function quietly(inject) {
 }
 
 /**
- * The bundle cut in two: its main code without the shebang line (the SEA main, the same code the
- * bundle runs) and each deferred section `//@credmux-deferred NAME ENCODING DATA` decoded (an asset).
+ * The bundle cut up: its main code (as boot.ts reads it, src/main-section.ts) and each deferred
+ * section `//@credmux-deferred NAME ENCODING DATA` decoded, which become the single executable's assets.
  */
 function splitBundle(bundle) {
-  // The sections are the file's last lines (the main code holds the marker text too, in deferred.ts's reader).
   const lines = bundle.replace(/\n$/, "").split("\n");
+  const at = /^\/\/@credmux-main-at (\d+) (\d+)$/.exec(lines.pop());
+  if (!at) throw new Error("sea: dist/credmux.cjs does not end with its //@credmux-main-at line; src/main-section.ts and build.mjs disagree");
+  const main = bundle.slice(Number(at[1]), Number(at[1]) + Number(at[2])).replaceAll("*\0/", "*/");
+  // The sections are the file's last lines (the main code holds the marker text too, in deferred.ts's reader).
   const section = /^\/\/@credmux-deferred (\S+) (\S+) ([A-Za-z0-9+/=]*)$/;
   const assets = {};
   while (lines.length > 0 && section.test(lines.at(-1))) {
@@ -254,8 +318,59 @@ function splitBundle(bundle) {
     else throw new Error(`sea: deferred section ${name} has the unknown encoding ${JSON.stringify(encoding)}`);
   }
   if (Object.keys(assets).length === 0) throw new Error("sea: dist/credmux.cjs has no deferred sections; src/deferred.ts and build.mjs disagree");
-  const main = Buffer.from(`${lines.join("\n")}\n`, "latin1").toString("utf8").replace(/^#!.*\n/, "");
   return { main, assets };
+}
+
+/**
+ * The single executable's code caches (src/code-cache.ts), made by running the bundle with the
+ * same Node as the executable, the way the kubelet runs it, over a cache directory of its own: a
+ * dockercfg answer and a cached token provider (miss, then hit: the main code), and an ECR request
+ * whose endpoint refuses (onFailure: empty, so that the run answers and keeps its caches: the AWS
+ * SDK and the ECR provider). Returns the assets "code-cache:NAME". A last run proves that V8
+ * accepts them all: it would rewrite a cache it refused.
+ */
+function trainCodeCaches(node, bundle, names, work) {
+  const dir = path.join(work, "train");
+  const cacheDir = path.join(dir, "cache");
+  fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+  const write = (name, value) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, typeof value === "string" ? value : JSON.stringify(value));
+    return file;
+  };
+  const docker = write("docker.json", { auths: { "registry.train.test": { auth: Buffer.from("train:train-password").toString("base64") } } });
+  const tokenModule = write("token-provider.cjs", `module.exports = { type: "train", create: () => async (request) => ({ auth: { [request.registry]: { username: "train", password: "train-token" } }, expiresAt: new Date(Date.now() + 3600e3) }) };`);
+  const config = (providers, extra = {}) => write(`config-${providers[0].name}.json`, { apiVersion: "credmux/v1alpha1", kind: "Config", cache: { dir: cacheDir }, providers, ...extra });
+  const registry = config([
+    { name: "registry", type: "dockercfg", matchImages: ["registry.train.test"], files: [docker] },
+    { name: "tokens", type: "module", module: tokenModule, matchImages: ["*.train.test"] },
+  ]);
+  const ecr = config([{ name: "ecr", type: "ecr" }], { onFailure: "empty", defaults: { timeout: "3s" } });
+  const ecrEnv = { AWS_ACCESS_KEY_ID: "AKIDTRAINING", AWS_SECRET_ACCESS_KEY: "training", AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL_ECR: "http://127.0.0.1:9" };
+  const plugin = (configFile, image, env = {}) => {
+    const request = JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image });
+    const result = spawnSync(node, [bundle, "--config", configFile], { input: request, encoding: "utf8", env: { PATH: process.env.PATH, HOME: dir, ...env }, timeout: 60_000 });
+    if (result.status !== 0) throw new Error(`sea: training run for ${image} exited with ${result.status}: ${result.stderr.trim()}`);
+  };
+  const caches = () => fs.readdirSync(cacheDir).filter((name) => name.startsWith("code-") && name.endsWith(".v8"));
+  plugin(registry, "registry.train.test/app");
+  for (const name of caches()) fs.rmSync(path.join(cacheDir, name));
+  plugin(registry, "registry.train.test/app");
+  plugin(ecr, "111122223333.dkr.ecr.us-east-1.amazonaws.com/app", ecrEnv);
+  const made = new Map(caches().map((name) => [name, fs.statSync(path.join(cacheDir, name)).mtimeMs]));
+  plugin(registry, "registry.train.test/app");
+  plugin(ecr, "111122223333.dkr.ecr.us-east-1.amazonaws.com/app", ecrEnv);
+  for (const [name, mtime] of made) {
+    if (fs.statSync(path.join(cacheDir, name)).mtimeMs !== mtime) throw new Error(`sea: V8 refused the code cache ${name} it had just made`);
+  }
+  // File names hold the module name with ":" as "-" (code-ID-NAME-vVERSION-ARCH.v8).
+  const assets = {};
+  for (const name of names) {
+    const file = caches().find((candidate) => candidate.includes(`-${name.replace(/[^\w.-]/g, "-")}-v`));
+    if (file) assets[`code-cache:${name}`] = path.join(cacheDir, file);
+  }
+  if (!assets["code-cache:main"]) throw new Error("sea: the training runs made no code cache of the main code");
+  return assets;
 }
 
 /**
@@ -266,15 +381,18 @@ function splitBundle(bundle) {
  */
 export async function buildSea({ bundle, arches = [process.arch], cacheDir = process.env.CREDMUX_SEA_CACHE || path.join(root, "node_modules", ".cache", "credmux-sea") } = {}) {
   const started = Date.now();
-  const { main, assets } = splitBundle(fs.readFileSync(bundle ?? await buildBundle(), "latin1"));
+  const bundleFile = bundle ?? await buildBundle();
+  const { main, assets } = splitBundle(fs.readFileSync(bundleFile, "latin1"));
+  const boot = await bundleBoot({ variant: "sea", main });
   const { inject } = (await import("postject")).default;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "credmux-sea-"));
   const outputs = [];
   try {
+    fs.writeFileSync(path.join(work, "boot.cjs"), boot);
     fs.writeFileSync(path.join(work, "main.cjs"), main);
     // Asset names such as "provider:ecr" are not file names: the files are numbered.
-    const assetFiles = Object.keys(assets).map((name, index) => [name, path.join(work, `asset-${index}.cjs`)]);
-    for (const [name, file] of assetFiles) fs.writeFileSync(file, assets[name]);
+    const assetFiles = [["main", path.join(work, "main.cjs")], ...Object.keys(assets).map((name, index) => [name, path.join(work, `asset-${index}.cjs`)])];
+    for (const [name, file] of assetFiles.slice(1)) fs.writeFileSync(file, assets[name]);
     const hostNode = seaNode(process.arch, cacheDir);
     for (const arch of arches) {
       if (!SEA_ARCHES.includes(arch)) throw new Error(`sea: no Node binary for linux-${arch}; expected one of ${SEA_ARCHES.join(", ")}`);
@@ -284,13 +402,13 @@ export async function buildSea({ bundle, arches = [process.arch], cacheDir = pro
       const blob = path.join(work, `sea-${arch}.blob`);
       const seaConfig = path.join(work, `sea-${arch}.json`);
       fs.writeFileSync(seaConfig, JSON.stringify({
-        main: path.join(work, "main.cjs"),
+        main: path.join(work, "boot.cjs"),
         output: blob,
         disableExperimentalSEAWarning: true,
         useCodeCache: runsHere,
         useSnapshot: false,
         execArgvExtension: "none",
-        assets: Object.fromEntries(assetFiles),
+        assets: { ...Object.fromEntries(assetFiles), ...(runsHere ? trainCodeCaches(node, bundleFile, ["main", ...Object.keys(assets)], path.join(work, arch)) : {}) },
       }));
       run(runsHere ? node : hostNode, ["--experimental-sea-config", seaConfig], { cwd: work });
       const out = path.join(root, "dist", `credmux-linux-${arch}`);

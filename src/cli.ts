@@ -1,6 +1,7 @@
 // The command line (DESIGN.md, "Command line"): no subcommand is the kubelet plugin; the rest are for
 // people. This is the only layer that writes to stdout or prints errors, once, on one line.
 import fs from "node:fs";
+import { parseArgs, VALUED_FLAGS } from "./args.js";
 import { CredmuxError, describeError } from "./errors.js";
 import { LOG_LEVELS, RunLogger, type LogLevel } from "./log.js";
 import { SecretSet } from "./secrets.js";
@@ -99,47 +100,12 @@ Options (every command):
 Run 'credmux COMMAND --help' for a command's options.
 `;
 
-export interface ParsedArgs {
-  command: string | undefined;
-  positionals: string[];
-  flags: Map<string, string | true>;
-}
-
-/** Splits argv into a command, positionals and --flags; flags that take a value are listed. */
-export function parseArgs(argv: readonly string[], valued: ReadonlySet<string>): ParsedArgs {
-  const flags = new Map<string, string | true>();
-  const positionals: string[] = [];
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!;
-    if (arg === "--") {
-      positionals.push(...argv.slice(index + 1));
-      break;
-    }
-    if (arg === "-h") {
-      flags.set("help", true);
-    } else if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      const name = arg.slice(2, eq < 0 ? undefined : eq);
-      if (eq >= 0) flags.set(name, arg.slice(eq + 1));
-      else if (valued.has(name)) {
-        const value = argv[index + 1];
-        if (value === undefined) throw new CredmuxError("usage", `--${name} needs a value`, "see credmux --help");
-        flags.set(name, value);
-        index++;
-      } else flags.set(name, true);
-    } else positionals.push(arg);
-  }
-  const command = positionals.shift();
-  return { command, positionals, flags };
-}
-
 /** Runs one invocation; returns the exit status. Every error ends as one line on stderr. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const secrets = new SecretSet();
   const log = new RunLogger({ level: "warn", file: "", fd: io.logFd }, secrets);
   try {
-    const valued = new Set(["config", "log-level", "provider", "format", "merge", "profile", "root"]);
-    const args = parseArgs(argv, valued);
+    const args = parseArgs(argv, VALUED_FLAGS);
     const levelFlag = args.flags.get("log-level");
     const level = typeof levelFlag === "string" ? levelFlag : io.env.CREDMUX_LOG_LEVEL;
     if (level !== undefined && level !== "") {

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as z from "zod/mini";
 import { MAX_GO_DURATION_MS, parseGoDuration } from "./duration.js";
+import { configPath, DEFAULT_CONFIG_PATH, isJsonConfig, resolveCacheDir } from "./config-location.js";
 import { CredmuxError, describeError, jsonSyntaxReason } from "./errors.js";
 import { parseGoURL } from "./go-url.js";
 import { loadDeferred } from "./deferred.js";
@@ -12,7 +13,6 @@ import { LOG_LEVELS, type LogLevel } from "./log.js";
 import type { ProviderDefinition, SchemaIssue } from "./provider.js";
 import { loadProviderDefinition } from "./provider-loader.js";
 
-export const DEFAULT_CONFIG_PATH = "/etc/credmux/config.yaml";
 export const CONFIG_API_VERSION = "credmux/v1alpha1";
 const MAX_CONFIG_BYTES = 1 << 20;
 const KUBELET_PLUGIN_TIMEOUT_MS = 60_000;
@@ -109,10 +109,7 @@ const fileSchema = z.strictObject({
   providers: z.array(z.looseObject({})).check(z.minLength(1)),
 });
 
-/** Where the config comes from: --config, else CREDMUX_CONFIG, else the default path. */
-export function configPath(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
-  return flag || env.CREDMUX_CONFIG || DEFAULT_CONFIG_PATH;
-}
+export { configPath, DEFAULT_CONFIG_PATH };
 
 function configError(file: string, reason: string, hint?: string): CredmuxError {
   return new CredmuxError("config", `config ${file}: ${reason}`, hint);
@@ -147,7 +144,7 @@ function readConfigFile(absolute: string, shown: string): string {
 /** JSON when the file is a JSON object (the fast path), else YAML. */
 export function parseDocument(text: string, shown: string): unknown {
   const body = text.replace(/^\uFEFF/, "");
-  if (/^\s*\{/.test(body)) {
+  if (isJsonConfig(body)) {
     try {
       return JSON.parse(body);
     } catch (error) {
@@ -246,7 +243,7 @@ async function validateConfig(document: unknown, absolute: string, shown: string
     },
     onFailure: file.onFailure ?? "error",
     cache: {
-      dir: file.cache?.dir === undefined ? "/var/lib/credmux" : file.cache.dir && path.resolve(dir, file.cache.dir),
+      dir: resolveCacheDir(file.cache?.dir, dir),
       maxEntries: file.cache?.maxEntries ?? 1000,
     },
     log: { ...(file.log?.level ? { level: file.log.level } : {}), file: file.log?.file ? path.resolve(dir, file.log.file) : "" },

@@ -5,7 +5,9 @@
 // decompresses and compiles it on first use. In the single executable they are SEA assets instead.
 // Outside the bundle (tests, type checks) the ordinary require() is used.
 import fs from "node:fs";
-import Module from "node:module";
+import path from "node:path";
+import { bootHost } from "./boot-host.js";
+import { compileCommonJs } from "./code-cache.js";
 
 /** The dependencies build.mjs knows how to defer; keep in step with DEFERRED in build.mjs. */
 export type DeferredName = "yaml" | "pino" | "lru-cache" | "aws-sdk";
@@ -41,20 +43,26 @@ function requireFromDisk(name: DeferredName): unknown {
 
 function compileDeferred(name: string, coreModules?: Readonly<Record<string, unknown>>): unknown {
   const source = readSeaAsset(name) ?? readDeferredSource(name);
-  const mod = new Module(`credmux-deferred:${name}`) as Module & { _compile(code: string, filename: string): void };
+  // Here, not at the top: node:module costs every exec that loads no deferred module.
+  const Module = require("node:module") as typeof import("node:module");
+  const mod = new Module(`credmux-deferred:${name}`);
   mod.filename = __filename;
   mod.paths = [];
+  let requireModule = mod.require.bind(mod) as NodeJS.Require;
   if (coreModules) {
     // A provider chunk imports core modules as "credmux-core:NAME": hand it the running ones.
-    const requireBuiltin = mod.require.bind(mod);
-    mod.require = ((id: string) => {
+    const requireBuiltin = requireModule;
+    requireModule = ((id: string) => {
       if (!id.startsWith(CORE_PREFIX)) return requireBuiltin(id);
       const core = coreModules[id.slice(CORE_PREFIX.length)];
       if (core === undefined) throw new Error(`deferred module ${name} needs the core module ${id}, which src/core-modules.ts does not offer`);
       return core;
     }) as NodeJS.Require;
   }
-  mod._compile(source, `${__filename}#${name}`);
+  // With the code caches boot.ts keeps (none when the main code was not compiled by it).
+  const host = bootHost() ?? { codeCache: undefined, importModule: (specifier: string) => import(specifier) };
+  const filename = `${__filename}#${name}`;
+  compileCommonJs(host, name, source, filename).call(mod.exports, mod.exports, requireModule, mod, filename, path.dirname(__filename), host);
   return mod.exports;
 }
 

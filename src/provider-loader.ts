@@ -1,9 +1,8 @@
 // Finds a provider type's definition: a built-in one through providers/registry.ts, or an operator's
 // own module named by path (`type: module`, `module: /path/to/provider.js`).
 import path from "node:path";
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { builtinProviders } from "../providers/registry.js";
+import { bootHost } from "./boot-host.js";
 import { CredmuxError, describeError } from "./errors.js";
 import type { ProviderDefinition } from "./provider.js";
 
@@ -33,7 +32,16 @@ async function loadExternalModule(file: string, fail: (reason: string, hint?: st
   let loaded: unknown;
   try {
     // require() works from the bundle and from a single executable alike; an ES module needs import().
-    loaded = /\.mjs$/.test(file) ? await import(pathToFileURL(file).href) : createRequire(file)(file);
+    // node:module and node:url are required here, not at the top: most execs load no external module.
+    if (/\.mjs$/.test(file)) {
+      const { pathToFileURL } = require("node:url") as typeof import("node:url");
+      const url = pathToFileURL(file).href;
+      // In the bundle and the single executable this code was compiled by boot.ts, which imports for it.
+      loaded = await (bootHost()?.importModule(url) ?? import(url));
+    } else {
+      const { createRequire } = require("node:module") as typeof import("node:module");
+      loaded = createRequire(file)(file);
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") throw fail(`module ${file}: no such file`);

@@ -1,5 +1,6 @@
 // The commands credmux knows, by name. Each lives in its own file; "plugin" is the kubelet's.
-import type { CliIo, ParsedArgs } from "../cli.js";
+import type { ParsedArgs } from "../args.js";
+import type { CliIo } from "../cli.js";
 import type { RunLogger } from "../log.js";
 import type { SecretSet } from "../secrets.js";
 export interface CommandContext {

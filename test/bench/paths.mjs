@@ -21,7 +21,9 @@ export async function benchPaths({ root, work, exec }) {
   // dockercfg: the static path every node has.
   const dockerConfig = writeJson("docker-config.json", { auths: { "registry.bench.test": { auth: Buffer.from("bench:bench-password").toString("base64") } } });
   const dockercfgProvider = { name: "registry", type: "dockercfg", matchImages: ["registry.bench.test"], files: [dockerConfig] };
-  const jsonConfig = writeJson("dockercfg.json", { apiVersion: "credmux/v1alpha1", kind: "Config", cache: { dir: "" }, providers: [dockercfgProvider] });
+  // A cache directory, as the default config has: the code caches live there (src/code-cache.ts).
+  const jsonConfig = writeJson("dockercfg.json", { apiVersion: "credmux/v1alpha1", kind: "Config", cache: { dir: path.join(work, "dockercfg-cache") }, providers: [dockercfgProvider] });
+  const uncachedConfig = writeJson("dockercfg-uncached.json", { apiVersion: "credmux/v1alpha1", kind: "Config", cache: { dir: "" }, providers: [dockercfgProvider] });
   const yamlConfig = path.join(work, "dockercfg.yaml");
   fs.writeFileSync(yamlConfig, `apiVersion: credmux/v1alpha1\nkind: Config\ncache: { dir: "" }\nproviders:\n  - name: registry\n    type: dockercfg\n    matchImages: ["registry.bench.test"]\n    files: [${JSON.stringify(dockerConfig)}]\n`);
 
@@ -42,6 +44,7 @@ export async function benchPaths({ root, work, exec }) {
 
   return [
     { name: "dockercfg answer (JSON config)", args: [bundle, "--config", jsonConfig], input: requestFor("registry.bench.test/team/app"), target: 1.3 },
+    { name: "dockercfg answer (JSON config, cache.dir \"\": no code cache)", args: [bundle, "--config", uncachedConfig], input: requestFor("registry.bench.test/team/app") },
     { name: "dockercfg answer (YAML config)", args: [bundle, "--config", yamlConfig], input: requestFor("registry.bench.test/team/app"), note: "YAML parsing costs ~10 ms; credmux install writes JSON" },
     {
       name: "disk-cache hit",

@@ -1,0 +1,203 @@
+// V8 code caches: the main code and each deferred module compiled with the code V8 made for them
+// in an earlier exec, so that it is not compiled again. Start-up is credmux's latency (a fresh
+// process per kubelet cache miss), and compiling is most of what its code adds to a bare Node start.
+//   on disk (the bundle): in the config's cache.dir. A code cache is compiled code, so it is
+//     trusted under exactly the rule the credential entries are (cache/disk.ts): a regular file of
+//     ours that nobody else can read or write, in a 0700 directory of ours, never through a
+//     symlink. Anything else is not read, and the module is compiled from source.
+//   assets (the single executable): made by the same Node at build time (build.mjs).
+// Nothing here ever fails a run: a code cache only saves time.
+import fs from "node:fs";
+import path from "node:path";
+import vm from "node:vm";
+import type { BootHost } from "./boot-host.js";
+
+export interface CodeCacheStore {
+  /** The code cache of the module `name` of this build, if a usable one is there. */
+  read(name: string): Uint8Array | undefined;
+  /** Notes that `name` was compiled without a usable cache; a store that can, keeps V8's code for the next exec. */
+  missed(name: string, script: vm.Script): void;
+}
+
+/** The text a module is compiled as: Node's own CommonJS wrapper, plus boot.ts's host (src/boot-host.ts). */
+export function wrapCommonJs(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname, __credmuxHost) {${source}\n})`;
+}
+
+export type CommonJsFunction = (exports: unknown, require: NodeJS.Require, module: NodeJS.Module, filename: string, dirname: string, host: BootHost) => void;
+
+/**
+ * Compiles a module's wrapped source with its code cache from the host's store, and tells the
+ * store when there was none to use. The module cannot call import() (src/boot-host.ts).
+ */
+export function compileCommonJs(host: BootHost, name: string, source: string, filename: string): CommonJsFunction {
+  const store = host.codeCache;
+  const cachedData = store?.read(name);
+  const script = new vm.Script(wrapCommonJs(source), { filename, ...(cachedData ? { cachedData } : {}) });
+  if (store && (cachedData === undefined || script.cachedDataRejected)) store.missed(name, script);
+  return script.runInThisContext() as CommonJsFunction;
+}
+
+const MAX_CODE_CACHE_BYTES = 32 << 20;
+const PREFIX = "code-";
+const SUFFIX = ".v8";
+/** "cmx1", the data's length and its checksum (two 32-bit lanes), before V8's data. */
+const HEADER_BYTES = 16;
+const MAGIC = 0x31786d63;
+
+/**
+ * A checksum of V8's data, checked before V8 sees it: V8 itself does not checksum a code cache
+ * (outside debug builds), and deserializes a corrupted one into a crash or, worse, into other
+ * code. Not a defence against an attacker (one who can write the file is this user already), but
+ * against a disk or a copy that flipped bits. Two multiplicative lanes over 32-bit words: about a
+ * tenth of a millisecond for the main code's cache.
+ */
+export function codeCacheChecksum(bytes: Uint8Array): [number, number] {
+  const data = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // the word view needs alignment
+  const words = Math.floor(data.length / 4);
+  const view = new Uint32Array(data.buffer, data.byteOffset, words);
+  let a = 0x811c9dc5 ^ data.length;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < words; i++) {
+    const word = view[i]!;
+    a = Math.imul(a ^ word, 0x01000193);
+    b = Math.imul((b ^ word) + ((b << 5) | (b >>> 27)), 0x85ebca6b);
+  }
+  for (let i = words * 4; i < data.length; i++) {
+    a = Math.imul(a ^ data[i]!, 0x01000193);
+    b = Math.imul(b ^ data[i]!, 0x85ebca6b);
+  }
+  return [a >>> 0, (b ^ (b >>> 16)) >>> 0];
+}
+
+/**
+ * Code caches in a directory, one file per module. The file name holds the build id (a hash of the
+ * main code, from build.mjs), the Node version and the CPU: V8 refuses a cache made by another V8
+ * or with other flags by itself, but of the source it compares only the length.
+ */
+export class DirectoryCodeCache implements CodeCacheStore {
+  readonly #dir: string;
+  readonly #buildId: string;
+  readonly #missed = new Map<string, vm.Script>();
+  #trusted: boolean | undefined;
+
+  constructor(dir: string, buildId: string) {
+    this.#dir = dir;
+    this.#buildId = buildId;
+  }
+
+  file(name: string): string {
+    return path.join(this.#dir, `${PREFIX}${this.#buildId}-${name.replace(/[^\w.-]/g, "-")}-${process.version}-${process.arch}${SUFFIX}`);
+  }
+
+  read(name: string): Uint8Array | undefined {
+    if (!this.#trustedDirectory()) return undefined;
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file(name), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch {
+      return undefined;
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile() || stat.uid !== process.getuid!() || (stat.mode & 0o077) !== 0 || stat.size < HEADER_BYTES || stat.size > MAX_CODE_CACHE_BYTES) return undefined;
+      // A fresh buffer: 4-byte aligned for the checksum's word view.
+      const file = new Uint8Array(stat.size);
+      if (fs.readSync(fd, file, 0, file.length, 0) !== file.length) return undefined;
+      const header = new DataView(file.buffer, 0, HEADER_BYTES);
+      const data = file.subarray(HEADER_BYTES);
+      if (header.getUint32(0, true) !== MAGIC || header.getUint32(4, true) !== data.length) return undefined;
+      const [a, b] = codeCacheChecksum(data);
+      return header.getUint32(8, true) === a && header.getUint32(12, true) === b ? data : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  missed(name: string, script: vm.Script): void {
+    this.#missed.set(name, script);
+  }
+
+  /**
+   * Writes V8's code for every module compiled without a cache (beside, then renamed, mode 0600),
+   * and removes the caches of other builds and Node versions. Called as the run ends, so that each
+   * holds every function the run compiled, and after the config was validated (the run answered),
+   * so the directory is made as the credential cache makes it: 0700, if it is not there yet.
+   */
+  writeMissed(): void {
+    if (this.#missed.size === 0) return;
+    try {
+      fs.mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+    } catch { /* not ours to make: the check below refuses it */ }
+    this.#trusted = undefined;
+    if (!this.#trustedDirectory()) return;
+    const written = new Set<string>();
+    for (const [name, script] of this.#missed) {
+      const file = this.file(name);
+      // Ends in .tmp: the credential cache removes temporary files an exec left behind when it died.
+      const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+      try {
+        const data = script.createCachedData();
+        const header = Buffer.alloc(HEADER_BYTES);
+        const [a, b] = codeCacheChecksum(data);
+        header.writeUInt32LE(MAGIC, 0);
+        header.writeUInt32LE(data.length, 4);
+        header.writeUInt32LE(a, 8);
+        header.writeUInt32LE(b, 12);
+        fs.writeFileSync(temp, Buffer.concat([header, data]), { mode: 0o600, flag: "wx" });
+        fs.renameSync(temp, file);
+        written.add(path.basename(file));
+      } catch {
+        try {
+          fs.unlinkSync(temp);
+        } catch { /* never written */ }
+      }
+    }
+    if (written.size > 0) this.#removeOtherBuilds();
+  }
+
+  #removeOtherBuilds(): void {
+    const current = `${PREFIX}${this.#buildId}-`;
+    const suffix = `-${process.version}-${process.arch}${SUFFIX}`;
+    try {
+      for (const name of fs.readdirSync(this.#dir)) {
+        if (name.startsWith(PREFIX) && name.endsWith(SUFFIX) && !(name.startsWith(current) && name.endsWith(suffix))) fs.unlinkSync(path.join(this.#dir, name));
+      }
+    } catch { /* another exec removed it first */ }
+  }
+
+  /** Whether the directory is ours and closed to everyone else: the only place a code cache is read from or written to. */
+  #trustedDirectory(): boolean {
+    if (this.#trusted !== undefined) return this.#trusted;
+    try {
+      const stat = fs.lstatSync(this.#dir);
+      this.#trusted = stat.isDirectory() && stat.uid === process.getuid!() && (stat.mode & 0o077) === 0;
+    } catch {
+      this.#trusted = false;
+    }
+    return this.#trusted;
+  }
+}
+
+/** Code caches made at build time, as assets of the single executable ("code-cache:NAME"). */
+export class AssetCodeCache implements CodeCacheStore {
+  readonly #getRawAsset: (key: string) => ArrayBuffer | string;
+
+  constructor(getRawAsset: (key: string) => ArrayBuffer | string) {
+    this.#getRawAsset = getRawAsset;
+  }
+
+  read(name: string): Uint8Array | undefined {
+    try {
+      const asset = this.#getRawAsset(`code-cache:${name}`);
+      return typeof asset === "string" ? undefined : new Uint8Array(asset);
+    } catch {
+      // Not built with a code cache (an arch this machine could not run): compiled from source.
+      return undefined;
+    }
+  }
+
+  missed(): void { /* made at build time only */ }
+}
