@@ -49,8 +49,8 @@ const MAGIC = 0x31786d63;
  * A checksum of V8's data, checked before V8 sees it: V8 itself does not checksum a code cache
  * (outside debug builds), and deserializes a corrupted one into a crash or, worse, into other
  * code. Not a defence against an attacker (one who can write the file is this user already), but
- * against a disk or a copy that flipped bits. Two multiplicative lanes over 32-bit words: about a
- * tenth of a millisecond for the main code's cache.
+ * against a disk or a copy that flipped bits. Two multiplicative lanes over 32-bit words, in JS: it
+ * runs before anything could be optimised, about 2 ms for the main code's cache (README, "Benchmark").
  */
 export function codeCacheChecksum(bytes: Uint8Array): [number, number] {
   const data = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // the word view needs alignment
@@ -104,11 +104,7 @@ export class DirectoryCodeCache implements CodeCacheStore {
       // A fresh buffer: 4-byte aligned for the checksum's word view.
       const file = new Uint8Array(stat.size);
       if (fs.readSync(fd, file, 0, file.length, 0) !== file.length) return undefined;
-      const header = new DataView(file.buffer, 0, HEADER_BYTES);
-      const data = file.subarray(HEADER_BYTES);
-      if (header.getUint32(0, true) !== MAGIC || header.getUint32(4, true) !== data.length) return undefined;
-      const [a, b] = codeCacheChecksum(data);
-      return header.getUint32(8, true) === a && header.getUint32(12, true) === b ? data : undefined;
+      return codeCacheData(file, true);
     } catch {
       return undefined;
     } finally {
@@ -181,7 +177,22 @@ export class DirectoryCodeCache implements CodeCacheStore {
   }
 }
 
-/** Code caches made at build time, as assets of the single executable ("code-cache:NAME"). */
+/** V8's data in a code cache file (header, then data); undefined if the header, or with `verify` the checksum, is wrong. */
+export function codeCacheData(file: Uint8Array, verify: boolean): Uint8Array | undefined {
+  if (file.length < HEADER_BYTES) return undefined;
+  const header = new DataView(file.buffer, file.byteOffset, HEADER_BYTES);
+  const data = file.subarray(HEADER_BYTES);
+  if (header.getUint32(0, true) !== MAGIC || header.getUint32(4, true) !== data.length) return undefined;
+  if (!verify) return data;
+  const [a, b] = codeCacheChecksum(data);
+  return header.getUint32(8, true) === a && header.getUint32(12, true) === b ? data : undefined;
+}
+
+/**
+ * Code caches made at build time (build.mjs copies the files the training runs wrote), as assets of
+ * the single executable ("code-cache:NAME"). Their checksum is not computed again: they are part of
+ * the executable, as its code is, and the check costs two milliseconds of every start.
+ */
 export class AssetCodeCache implements CodeCacheStore {
   readonly #getRawAsset: (key: string) => ArrayBuffer | string;
 
@@ -192,7 +203,7 @@ export class AssetCodeCache implements CodeCacheStore {
   read(name: string): Uint8Array | undefined {
     try {
       const asset = this.#getRawAsset(`code-cache:${name}`);
-      return typeof asset === "string" ? undefined : new Uint8Array(asset);
+      return typeof asset === "string" ? undefined : codeCacheData(new Uint8Array(asset), false);
     } catch {
       // Not built with a code cache (an arch this machine could not run): compiled from source.
       return undefined;
