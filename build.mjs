@@ -40,23 +40,22 @@ const DEFERRED = {
 const FROM_ESM = new Set(["aws-sdk"]);
 const TARGET = "node20";
 
+/** esbuild's output for one entry: a CommonJS file for Node, held in memory. */
+async function bundleCjs(options) {
+  const result = await build({ bundle: true, platform: "node", format: "cjs", target: TARGET, write: false, logLevel: "error", ...options });
+  return result.outputFiles[0].text;
+}
+
 /** The deferred module `name`, bundled on its own: minified CommonJS that sets module.exports. */
 async function deferredSource(name) {
-  const result = await build({
+  return bundleCjs({
     stdin: { contents: DEFERRED[name], resolveDir: root, loader: "js" },
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: TARGET,
     minify: true,
     ...(FROM_ESM.has(name) ? { mainFields: ["module", "main"] } : {}),
     // Compiled through node:vm (src/code-cache.ts), where import() fails: the AWS SDK's
     // import("node:http") becomes a require().
     supported: { "dynamic-import": false },
-    write: false,
-    logLevel: "error",
   });
-  return result.outputFiles[0].text;
 }
 
 async function bundleDeferred(name) {
@@ -88,15 +87,9 @@ function coreModuleNames() {
 /** providers/TYPE.ts bundled alone, its imports of the core's offered src/ modules left as credmux-core:NAME. */
 export async function providerSource(type) {
   const offered = coreModuleNames();
-  const result = await build({
+  return bundleCjs({
     entryPoints: [path.join(root, "providers", `${type}.ts`)],
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: TARGET,
     minify: true,
-    write: false,
-    logLevel: "error",
     define: { __CREDMUX_BUNDLE__: "true" },
     supported: { "dynamic-import": false }, // compiled through node:vm, like the deferred modules
     plugins: [builtinDefaultsPlugin, {
@@ -113,7 +106,6 @@ export async function providerSource(type) {
       },
     }],
   });
-  return result.outputFiles[0].text;
 }
 
 /** Providers are small: stored uncompressed, since loading zlib would cost more than it saves. */
@@ -157,20 +149,13 @@ function deferredProvidersPlugin(types) {
 
 /** The bundle's main code (everything but the deferred modules): src/main.ts and all it imports. */
 async function bundleMain({ minify }) {
-  const result = await build({
+  return bundleCjs({
     entryPoints: [path.join(root, "src", "main.ts")],
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: TARGET,
     minify,
     charset: "ascii",
     define: { __CREDMUX_BUNDLE__: "true", __CREDMUX_VERSION__: JSON.stringify(pkg.version) },
-    write: false,
-    logLevel: "error",
     plugins: [builtinDefaultsPlugin, deferredProvidersPlugin(deferredProviderTypes())],
   });
-  return result.outputFiles[0].text;
 }
 
 /** A hash of the main code: names its code caches (src/code-cache.ts), so that two builds never share one. */
@@ -183,21 +168,14 @@ function mainId(main) {
  * reads the main code from the bundle's //@credmux-main line, `sea` from the single executable's assets.
  */
 async function bundleBoot({ variant, main, minify = true }) {
-  const result = await build({
+  return bundleCjs({
     entryPoints: [path.join(root, "src", "boot.ts")],
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: TARGET,
     minify,
     charset: "ascii",
     ...(variant === "bundle" ? { banner: { js: "#!/usr/bin/env node" } } : {}),
     define: { __CREDMUX_BOOT__: JSON.stringify(variant), __CREDMUX_MAIN_ID__: JSON.stringify(mainId(main)) },
-    write: false,
-    logLevel: "error",
     plugins: [builtinDefaultsPlugin],
   });
-  return result.outputFiles[0].text;
 }
 
 /**
