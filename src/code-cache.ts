@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
 import type { BootHost } from "./boot-host.js";
+import { codeCacheChecksum } from "./code-cache-checksum.js";
 
 export interface CodeCacheStore {
   /** The code cache of the module `name` of this build, if a usable one is there. */
@@ -46,31 +47,6 @@ const HEADER_BYTES = 16;
 const MAGIC = 0x31786d63;
 
 /**
- * A checksum of V8's data, checked before V8 sees it: V8 itself does not checksum a code cache
- * (outside debug builds), and deserializes a corrupted one into a crash or, worse, into other
- * code. Not a defence against an attacker (one who can write the file is this user already), but
- * against a disk or a copy that flipped bits. Two multiplicative lanes over 32-bit words, in JS: it
- * runs before anything could be optimised, about 2 ms for the main code's cache (README, "Benchmark").
- */
-export function codeCacheChecksum(bytes: Uint8Array): [number, number] {
-  const data = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // the word view needs alignment
-  const words = Math.floor(data.length / 4);
-  const view = new Uint32Array(data.buffer, data.byteOffset, words);
-  let a = 0x811c9dc5 ^ data.length;
-  let b = 0x9e3779b9;
-  for (let i = 0; i < words; i++) {
-    const word = view[i]!;
-    a = Math.imul(a ^ word, 0x01000193);
-    b = Math.imul((b ^ word) + ((b << 5) | (b >>> 27)), 0x85ebca6b);
-  }
-  for (let i = words * 4; i < data.length; i++) {
-    a = Math.imul(a ^ data[i]!, 0x01000193);
-    b = Math.imul(b ^ data[i]!, 0x85ebca6b);
-  }
-  return [a >>> 0, (b ^ (b >>> 16)) >>> 0];
-}
-
-/**
  * Code caches in a directory, one file per module. The file name holds the build id (a hash of the
  * main code, from build.mjs), the Node version and the CPU: V8 refuses a cache made by another V8
  * or with other flags by itself, but of the source it compares only the length.
@@ -101,7 +77,6 @@ export class DirectoryCodeCache implements CodeCacheStore {
     try {
       const stat = fs.fstatSync(fd);
       if (!stat.isFile() || stat.uid !== process.getuid!() || (stat.mode & 0o077) !== 0 || stat.size < HEADER_BYTES || stat.size > MAX_CODE_CACHE_BYTES) return undefined;
-      // A fresh buffer: 4-byte aligned for the checksum's word view.
       const file = new Uint8Array(stat.size);
       if (fs.readSync(fd, file, 0, file.length, 0) !== file.length) return undefined;
       return codeCacheData(file, true);

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
-import { codeCacheChecksum, wrapCommonJs } from "../src/code-cache.js";
+import { wrapCommonJs } from "../src/code-cache.js";
+import { codeCacheChecksum } from "../src/code-cache-checksum.js";
 import { readMainSection } from "../src/main-section.js";
 import { BUNDLE } from "./helpers/paths.js";
 import { runBundle, type BundleRun } from "./helpers/run-bundle.js";
@@ -207,4 +208,31 @@ test("the code cache checksum tells every single-bit flip, at any alignment", ()
   const unaligned = new Uint8Array(data.length + 1).subarray(1);
   unaligned.set(data);
   assert.deepEqual(codeCacheChecksum(unaligned), base);
+});
+
+/** The checksum as src/code-cache-checksum.ts's WebAssembly computes it, in plain JavaScript. */
+function checksumReference(bytes: Uint8Array): [number, number] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const words = bytes.length >>> 2;
+  let a = 0x811c9dc5 ^ bytes.length;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < words; i++) {
+    const word = view.getUint32(i * 4, true);
+    a = Math.imul(a ^ word, 0x01000193);
+    b = Math.imul((b ^ word) + ((b << 5) | (b >>> 27)), 0x85ebca6b);
+  }
+  for (let i = words * 4; i < bytes.length; i++) {
+    a = Math.imul(a ^ bytes[i]!, 0x01000193);
+    b = Math.imul(b ^ bytes[i]!, 0x85ebca6b);
+  }
+  return [a >>> 0, (b ^ (b >>> 16)) >>> 0];
+}
+
+test("the WebAssembly checksum equals its JavaScript reference at every length around word and page edges", () => {
+  let seed = 12345;
+  const random = () => (seed = Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 24;
+  for (const length of [0, 1, 2, 3, 4, 5, 7, 8, 9, 1023, 65535, 65536, 65537, 131075, 200_001]) {
+    const data = new Uint8Array(length).map(random);
+    assert.deepEqual(codeCacheChecksum(data), checksumReference(data), `length ${length}`);
+  }
 });
