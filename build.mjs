@@ -158,22 +158,29 @@ async function bundleMain({ minify }) {
   });
 }
 
-/** A hash of the main code: names its code caches (src/code-cache.ts), so that two builds never share one. */
-function mainId(main) {
-  return createHash("sha256").update(main).digest("hex").slice(0, 16);
+/**
+ * A hash of all the code the loader may compile (the main code and every deferred module): it names
+ * the code caches (src/code-cache.ts), so that two builds never share one. V8 compares only a
+ * source's length with its cache's, so a deferred module changed to the same length under an
+ * unchanged main code would otherwise run its old code.
+ */
+function buildId(parts) {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part).update("\0");
+  return hash.digest("hex").slice(0, 16);
 }
 
 /**
  * The start-up loader (src/boot.ts) that compiles the main code with a V8 code cache: `bundle`
  * reads the main code from the bundle's //@credmux-main line, `sea` from the single executable's assets.
  */
-async function bundleBoot({ variant, main, minify = true }) {
+async function bundleBoot({ variant, id, minify = true }) {
   return bundleCjs({
     entryPoints: [path.join(root, "src", "boot.ts")],
     minify,
     charset: "ascii",
     ...(variant === "bundle" ? { banner: { js: "#!/usr/bin/env node" } } : {}),
-    define: { __CREDMUX_BOOT__: JSON.stringify(variant), __CREDMUX_MAIN_ID__: JSON.stringify(mainId(main)) },
+    define: { __CREDMUX_BOOT__: JSON.stringify(variant), __CREDMUX_BUILD_ID__: JSON.stringify(id) },
     plugins: [builtinDefaultsPlugin],
   });
 }
@@ -186,8 +193,8 @@ async function bundleBoot({ variant, main, minify = true }) {
 export async function buildBundle({ minify = true } = {}) {
   const out = path.join(root, "dist", "credmux.cjs");
   const main = await bundleMain({ minify });
-  const boot = await bundleBoot({ variant: "bundle", main, minify });
   const sections = await Promise.all([...Object.keys(DEFERRED).map(bundleDeferred), ...deferredProviderTypes().map(bundleProvider)]);
+  const boot = await bundleBoot({ variant: "bundle", id: buildId([main, ...sections]), minify });
   // A comment cannot hold "*/": it is written "*\0/" (esbuild escapes NUL in the code, so no other NUL is there).
   if (main.includes("\0")) throw new Error("build: the main code holds a NUL character, which its section uses as the escape");
   // ASCII, so that src/main-section.ts decodes it as latin1, a plain copy (esbuild escapes all but regular expression literals).
@@ -361,7 +368,7 @@ export async function buildSea({ bundle, arches = [process.arch], cacheDir = pro
   const started = Date.now();
   const bundleFile = bundle ?? await buildBundle();
   const { main, assets } = splitBundle(fs.readFileSync(bundleFile, "latin1"));
-  const boot = await bundleBoot({ variant: "sea", main });
+  const boot = await bundleBoot({ variant: "sea", id: buildId([main, ...Object.entries(assets).flat()]) });
   const { inject } = (await import("postject")).default;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "credmux-sea-"));
   const outputs = [];

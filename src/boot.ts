@@ -16,8 +16,8 @@ import { configPath, isJsonConfig, resolveCacheDir } from "./config-location.js"
 import { readMainSection } from "./main-section.js";
 
 declare const __CREDMUX_BOOT__: "bundle" | "sea";
-/** A hash of the main code, from build.mjs: names this build's code caches. */
-declare const __CREDMUX_MAIN_ID__: string;
+/** A hash of the main code and the deferred modules, from build.mjs: names this build's code caches. */
+declare const __CREDMUX_BUILD_ID__: string;
 
 /** The config's largest size (config.ts refuses bigger ones with an error; here they only mean no cache). */
 const MAX_CONFIG_BYTES = 1 << 20;
@@ -52,7 +52,7 @@ function directoryStore(): CodeCacheStore | undefined {
   }
   const dir = configuredCacheDir(args.flags.get("config"));
   if (!dir) return undefined;
-  const store = new DirectoryCodeCache(dir, __CREDMUX_MAIN_ID__);
+  const store = new DirectoryCodeCache(dir, __CREDMUX_BUILD_ID__);
   // Only the plugin's runs write: they are what the kubelet waits for, and the caches then hold
   // what the plugin compiled, not what `credmux validate` did.
   if (args.command === undefined && !args.flags.has("help") && !args.flags.has("version")) {

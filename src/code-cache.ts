@@ -48,8 +48,8 @@ const MAGIC = 0x31786d63;
 
 /**
  * Code caches in a directory, one file per module. The file name holds the build id (a hash of the
- * main code, from build.mjs), the Node version and the CPU: V8 refuses a cache made by another V8
- * or with other flags by itself, but of the source it compares only the length.
+ * main code and every deferred module, from build.mjs), the Node version and the CPU: V8 refuses a
+ * cache made by another V8 or with other flags by itself, but of the source it compares only the length.
  */
 export class DirectoryCodeCache implements CodeCacheStore {
   readonly #dir: string;

@@ -4,6 +4,7 @@
 // to answer differently.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
@@ -131,6 +132,23 @@ test("a code cache that is not trustworthy is never read: world-readable, anothe
   fs.chmodSync(open.cacheDir, 0o755);
   answered(await plugin(open.config));
   assert.deepEqual(codeCaches(open.cacheDir), []);
+});
+
+test("the code caches are named for a hash of the main code and every deferred module, so that a build changing only a deferred module never runs its old code", async () => {
+  // V8 checks a cache against the source's length only: a provider changed to the same length
+  // under an unchanged main code would run its old code, if the name held the main code alone.
+  const bundle = fs.readFileSync(BUNDLE, "latin1");
+  const main = readMainSection(BUNDLE)!;
+  const [, offset, length] = /\n\/\/@credmux-main-at (\d+) (\d+)\n$/.exec(bundle)!;
+  const start = Number(offset) + Number(length) + "\n*/".length;
+  const end = bundle.lastIndexOf("\n//@credmux-main-at ");
+  const sections = bundle.slice(start, end).split(/(?=\n\/\/@credmux-deferred )/);
+  assert.ok(sections.length >= 8, `deferred sections: ${sections.length}`);
+  const hash = crypto.createHash("sha256");
+  for (const part of [main, ...sections]) hash.update(part).update("\0");
+  const s = setup(undefined);
+  answered(await plugin(s.config));
+  assert.equal(mainCache(s.cacheDir), `code-${hash.digest("hex").slice(0, 16)}-main-${process.version}-${process.arch}.v8`);
 });
 
 test("a corrupt, truncated or other build's code cache costs a compile, never an answer, and is replaced", async () => {
