@@ -9,7 +9,7 @@
 // login servers are served; and a failure is an error, never an empty answer.
 import fs from "node:fs";
 import path from "node:path";
-import * as z from "zod/mini";
+import * as z from "../src/schema.js";
 import { httpJson, httpRequest, withRetries, HttpStatusError, type HttpResponse } from "../src/http-client.js";
 import { decodeJwtClaims, jwtExpiry } from "../src/jwt.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";

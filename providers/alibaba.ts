@@ -7,7 +7,7 @@
 // The answer is the temporary username and token, cached until the token's own expiry.
 import fs from "node:fs";
 import path from "node:path";
-import * as z from "zod/mini";
+import * as z from "../src/schema.js";
 import { httpJson, httpRequest, withRetries, HttpStatusError } from "../src/http-client.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
 import { registryWideKeys } from "../src/registry-keys.js";

@@ -6,7 +6,7 @@
 // message on stdout and a non-zero exit.
 import fs from "node:fs";
 import path from "node:path";
-import * as z from "zod/mini";
+import * as z from "../src/schema.js";
 import { describeExit, lastLine, runChild } from "../src/child-process.js";
 import { optionRule } from "../src/option-rule.js";
 import { defineProvider, ProviderError, type ProviderEnv } from "../src/provider.js";

@@ -3,7 +3,7 @@
 // robot accounts, any private registry). Files are read on every call, so a rotated file takes
 // effect at the next kubelet cache miss.
 import path from "node:path";
-import * as z from "zod/mini";
+import * as z from "../src/schema.js";
 import { jsonSyntaxReason } from "../src/errors.js";
 import { normalizeAuthKey } from "../src/match.js";
 import { readSmallFile, type SmallFileError } from "../src/small-file.js";
@@ -13,12 +13,14 @@ import type { AuthEntry } from "../src/protocol.js";
 const TYPE = "dockercfg";
 const MAX_FILE_BYTES = 1 << 20;
 
-const options = z.strictObject({
+// Built when first parsed: this provider is part of every exec's code, and an exec whose config was
+// validated before (src/config-snapshot.ts) never parses it.
+const options = z.lazy(() => z.strictObject({
   /** Files merged in order (an earlier file's entry wins); default: the kubelet's search paths. */
   files: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
   /** The kubelet's --root-dir, first in its search path. */
   rootDir: z.optional(z.string().check(z.minLength(1))),
-});
+}));
 type Options = z.infer<typeof options>;
 
 /** A file found and read, with the entries it contributes, in file order. */

@@ -4,7 +4,7 @@
 // service-account mode the pod's role, named by a service-account annotation, is assumed with
 // AssumeRoleWithWebIdentity and the kubelet's token. The SDK is loaded only when a request reaches
 // this provider (src/deferred.ts): a request for another provider never pays for it.
-import * as z from "zod/mini";
+import * as z from "../src/schema.js";
 import { loadDeferred, type AwsSdk } from "../src/deferred.js";
 import { parseGoDuration } from "../src/duration.js";
 import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";

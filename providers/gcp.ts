@@ -5,7 +5,7 @@
 // does not: the token's expires_in becomes the cache lifetime (upstream answers cacheDuration 0, so
 // the kubelet never caches), and any failure is an error (upstream answers an empty auth map with
 // exit 0, and the pull goes on anonymously to a 401).
-import * as z from "zod/mini";
+import * as z from "../src/schema.js";
 import { httpJson, withRetries, HttpStatusError } from "../src/http-client.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
 import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";

@@ -4,7 +4,7 @@
 // apiVersion it is configured for, and its response decoded as strictly as the kubelet decodes it.
 // Its answer is merged like any provider's, with its cacheDuration and cacheKeyType kept.
 import path from "node:path";
-import * as z from "zod/mini";
+import * as z from "../src/schema.js";
 import { describeExit, lastLine, runChild } from "../src/child-process.js";
 import { parseGoDuration } from "../src/duration.js";
 import { API_GROUP, API_VERSIONS, type ApiVersion, type AuthEntry, type CacheKeyType } from "../src/protocol.js";

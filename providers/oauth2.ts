@@ -5,7 +5,7 @@
 // `expires_in` is the expiry; the endpoint's `error` and `error_description` reach the operator as
 // they are, with every secret masked where credmux prints them.
 import path from "node:path";
-import * as z from "zod/mini";
+import * as z from "../src/schema.js";
 import { httpJson, HttpStatusError, withRetries } from "../src/http-client.js";
 import { jwtExpiry } from "../src/jwt.js";
 import { optionRule } from "../src/option-rule.js";

@@ -3,7 +3,7 @@
 // comes from a file, re-read on every exec so that a rotated mounted secret takes effect at once,
 // or from an environment variable of the kubelet's. When the token is a JWT, its `exp` is the expiry.
 import path from "node:path";
-import * as z from "zod/mini";
+import * as z from "../src/schema.js";
 import { jwtExpiry } from "../src/jwt.js";
 import { optionRule } from "../src/option-rule.js";
 import { defineProvider, ProviderError } from "../src/provider.js";

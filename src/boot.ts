@@ -86,7 +86,7 @@ function boot(): void {
     if (source === undefined) fail(`the bundle ${filename} has no main code; rebuild it with build.mjs`);
     store = directoryStore();
   }
-  const host: BootHost = { codeCache: store, importModule: (specifier) => import(specifier) };
+  const host: BootHost = { codeCache: store, buildId: __CREDMUX_BUILD_ID__, importModule: (specifier) => import(specifier) };
   const main = compileCommonJs(host, "main", source, filename);
   main.call(module.exports, module.exports, require, module, filename, path.dirname(filename), host);
 }

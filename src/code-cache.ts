@@ -12,12 +12,15 @@ import path from "node:path";
 import vm from "node:vm";
 import type { BootHost } from "./boot-host.js";
 import { codeCacheChecksum } from "./code-cache-checksum.js";
+import { ensurePrivateDirectory, isPrivateDirectory, readPrivateFile, writePrivateFile } from "./private-file.js";
 
 export interface CodeCacheStore {
   /** The code cache of the module `name` of this build, if a usable one is there. */
   read(name: string): Uint8Array | undefined;
   /** Notes that `name` was compiled without a usable cache; a store that can, keeps V8's code for the next exec. */
   missed(name: string, script: vm.Script): void;
+  /** Keeps none of this run's code: it ran code the next runs will not (config-snapshot.ts), and one of them keeps its own. */
+  forgetMissed(): void;
 }
 
 /** The text a module is compiled as: Node's own CommonJS wrapper, plus boot.ts's host (src/boot-host.ts). */
@@ -68,27 +71,16 @@ export class DirectoryCodeCache implements CodeCacheStore {
 
   read(name: string): Uint8Array | undefined {
     if (!this.#trustedDirectory()) return undefined;
-    let fd: number;
-    try {
-      fd = fs.openSync(this.file(name), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    } catch {
-      return undefined;
-    }
-    try {
-      const stat = fs.fstatSync(fd);
-      if (!stat.isFile() || stat.uid !== process.getuid!() || (stat.mode & 0o077) !== 0 || stat.size < HEADER_BYTES || stat.size > MAX_CODE_CACHE_BYTES) return undefined;
-      const file = new Uint8Array(stat.size);
-      if (fs.readSync(fd, file, 0, file.length, 0) !== file.length) return undefined;
-      return codeCacheData(file, true);
-    } catch {
-      return undefined;
-    } finally {
-      fs.closeSync(fd);
-    }
+    const file = readPrivateFile(this.file(name), MAX_CODE_CACHE_BYTES);
+    return file && codeCacheData(file, true);
   }
 
   missed(name: string, script: vm.Script): void {
     this.#missed.set(name, script);
+  }
+
+  forgetMissed(): void {
+    this.#missed.clear();
   }
 
   /**
@@ -99,16 +91,10 @@ export class DirectoryCodeCache implements CodeCacheStore {
    */
   writeMissed(): void {
     if (this.#missed.size === 0) return;
-    try {
-      fs.mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-    } catch { /* not ours to make: the check below refuses it */ }
-    this.#trusted = undefined;
-    if (!this.#trustedDirectory()) return;
-    const written = new Set<string>();
+    this.#trusted = ensurePrivateDirectory(this.#dir);
+    if (!this.#trusted) return;
+    let written = 0;
     for (const [name, script] of this.#missed) {
-      const file = this.file(name);
-      // Ends in .tmp: the credential cache removes temporary files an exec left behind when it died.
-      const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
       try {
         const data = script.createCachedData();
         const header = Buffer.alloc(HEADER_BYTES);
@@ -117,16 +103,10 @@ export class DirectoryCodeCache implements CodeCacheStore {
         header.writeUInt32LE(data.length, 4);
         header.writeUInt32LE(a, 8);
         header.writeUInt32LE(b, 12);
-        fs.writeFileSync(temp, Buffer.concat([header, data]), { mode: 0o600, flag: "wx" });
-        fs.renameSync(temp, file);
-        written.add(path.basename(file));
-      } catch {
-        try {
-          fs.unlinkSync(temp);
-        } catch { /* never written */ }
-      }
+        if (writePrivateFile(this.file(name), Buffer.concat([header, data]))) written++;
+      } catch { /* V8 could not serialize it: the next exec compiles it again */ }
     }
-    if (written.size > 0) this.#removeOtherBuilds();
+    if (written > 0) this.#removeOtherBuilds();
   }
 
   #removeOtherBuilds(): void {
@@ -141,15 +121,10 @@ export class DirectoryCodeCache implements CodeCacheStore {
 
   /** Whether the directory is ours and closed to everyone else: the only place a code cache is read from or written to. */
   #trustedDirectory(): boolean {
-    if (this.#trusted !== undefined) return this.#trusted;
-    try {
-      const stat = fs.lstatSync(this.#dir);
-      this.#trusted = stat.isDirectory() && stat.uid === process.getuid!() && (stat.mode & 0o077) === 0;
-    } catch {
-      this.#trusted = false;
-    }
+    this.#trusted ??= isPrivateDirectory(this.#dir);
     return this.#trusted;
   }
+
 }
 
 /** V8's data in a code cache file (header, then data); undefined if the header, or with `verify` the checksum, is wrong. */
@@ -186,4 +161,6 @@ export class AssetCodeCache implements CodeCacheStore {
   }
 
   missed(): void { /* made at build time only */ }
+
+  forgetMissed(): void { /* made at build time only */ }
 }

@@ -3,9 +3,10 @@
 // names the file, the field path, what was found and what was expected.
 import fs from "node:fs";
 import path from "node:path";
-import * as z from "zod/mini";
+import * as z from "./schema.js";
 import { MAX_GO_DURATION_MS, parseGoDuration } from "./duration.js";
 import { configPath, DEFAULT_CONFIG_PATH, isJsonConfig, resolveCacheDir } from "./config-location.js";
+import { ConfigSnapshots } from "./config-snapshot.js";
 import { CredmuxError, describeError, jsonSyntaxReason } from "./errors.js";
 import { parseGoURL } from "./go-url.js";
 import { loadDeferred } from "./deferred.js";
@@ -51,63 +52,78 @@ export interface Config {
   providers: ProviderConfig[];
 }
 
-const goDuration = (what: string) =>
-  z.string().check(z.refine((text) => {
-    const ms = parseGoDuration(text);
-    return ms !== undefined && ms >= 0 && ms <= MAX_GO_DURATION_MS;
-  }, {
-    message: `expected ${what} as a Go duration such as "30s", "5m" or "1h30m", at most 2562047h (Go's limit)`,
-  }));
-
-const nonEmpty = z.string().check(z.minLength(1));
-const PROVIDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-const matchImagePattern = nonEmpty.check(z.refine((pattern) => parseGoURL(`https://${pattern}`) !== undefined, {
-  message: "expected a kubelet matchImages pattern (host[:port][/path], `*` within host labels); the kubelet cannot parse this one",
-}));
-
-const tokenAttributesSchema = z.strictObject({
-  serviceAccountTokenAudience: nonEmpty,
-  cacheType: z.enum(["ServiceAccount", "Token"]),
-  requireServiceAccount: z.boolean(),
-  requiredServiceAccountAnnotationKeys: z.optional(z.array(nonEmpty)),
-  optionalServiceAccountAnnotationKeys: z.optional(z.array(nonEmpty)),
-});
-
 /** The fields every provider entry has; the rest belongs to the provider type. */
 const COMMON_PROVIDER_FIELDS = ["name", "type", "matchImages", "tokenAttributes"] as const;
-const providerCommonSchema = z.looseObject({
-  name: nonEmpty.check(z.regex(PROVIDER_NAME, {
-    message: "expected a name of letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit",
-  })),
-  type: nonEmpty,
-  matchImages: z.optional(z.array(matchImagePattern).check(z.minLength(1))),
-  tokenAttributes: z.optional(tokenAttributesSchema),
-});
+const PROVIDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
-const fileSchema = z.strictObject({
-  apiVersion: z.literal(CONFIG_API_VERSION),
-  kind: z.literal("Config"),
-  defaults: z.optional(z.strictObject({
-    cacheDuration: z.optional(goDuration("the cache lifetime of credentials without a known expiry")),
-    expiryMargin: z.optional(goDuration("the margin kept before a credential's expiry")),
-    timeout: z.optional(goDuration("the deadline for one kubelet exec")),
-  })),
-  onFailure: z.optional(z.enum(["error", "empty"])),
-  cache: z.optional(z.strictObject({
-    dir: z.optional(z.string()),
-    maxEntries: z.optional(z.int().check(z.minimum(1))),
-  })),
-  log: z.optional(z.strictObject({
-    level: z.optional(z.enum(LOG_LEVELS)),
-    file: z.optional(z.string()),
-  })),
-  mirrors: z.optional(z.array(z.strictObject({
-    from: matchImagePattern,
-    to: matchImagePattern.check(z.refine((to) => !to.includes("*"), { message: "expected the mirror's registry and path, without '*'" })),
-  }))),
-  providers: z.array(z.looseObject({})).check(z.minLength(1)),
-});
+// Built on first use: building zod schemas is most of what validating costs, and an exec whose
+// config was validated before (config-snapshot.ts) does neither.
+let schemas: ReturnType<typeof buildSchemas> | undefined;
+
+function buildSchemas() {
+  const goDuration = (what: string) =>
+    z.string().check(z.refine((text) => {
+      const ms = parseGoDuration(text);
+      return ms !== undefined && ms >= 0 && ms <= MAX_GO_DURATION_MS;
+    }, {
+      message: `expected ${what} as a Go duration such as "30s", "5m" or "1h30m", at most 2562047h (Go's limit)`,
+    }));
+
+  const nonEmpty = z.string().check(z.minLength(1));
+
+  const matchImagePattern = nonEmpty.check(z.refine((pattern) => parseGoURL(`https://${pattern}`) !== undefined, {
+    message: "expected a kubelet matchImages pattern (host[:port][/path], `*` within host labels); the kubelet cannot parse this one",
+  }));
+
+  const tokenAttributesSchema = z.strictObject({
+    serviceAccountTokenAudience: nonEmpty,
+    cacheType: z.enum(["ServiceAccount", "Token"]),
+    requireServiceAccount: z.boolean(),
+    requiredServiceAccountAnnotationKeys: z.optional(z.array(nonEmpty)),
+    optionalServiceAccountAnnotationKeys: z.optional(z.array(nonEmpty)),
+  });
+
+  const providerCommonSchema = z.looseObject({
+    name: nonEmpty.check(z.regex(PROVIDER_NAME, {
+      message: "expected a name of letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit",
+    })),
+    type: nonEmpty,
+    matchImages: z.optional(z.array(matchImagePattern).check(z.minLength(1))),
+    tokenAttributes: z.optional(tokenAttributesSchema),
+  });
+
+  const fileSchema = z.strictObject({
+    apiVersion: z.literal(CONFIG_API_VERSION),
+    kind: z.literal("Config"),
+    defaults: z.optional(z.strictObject({
+      cacheDuration: z.optional(goDuration("the cache lifetime of credentials without a known expiry")),
+      expiryMargin: z.optional(goDuration("the margin kept before a credential's expiry")),
+      timeout: z.optional(goDuration("the deadline for one kubelet exec")),
+    })),
+    onFailure: z.optional(z.enum(["error", "empty"])),
+    cache: z.optional(z.strictObject({
+      dir: z.optional(z.string()),
+      maxEntries: z.optional(z.int().check(z.minimum(1))),
+    })),
+    log: z.optional(z.strictObject({
+      level: z.optional(z.enum(LOG_LEVELS)),
+      file: z.optional(z.string()),
+    })),
+    mirrors: z.optional(z.array(z.strictObject({
+      from: matchImagePattern,
+      to: matchImagePattern.check(z.refine((to) => !to.includes("*"), { message: "expected the mirror's registry and path, without '*'" })),
+    }))),
+    providers: z.array(z.looseObject({})).check(z.minLength(1)),
+  });
+
+  return { fileSchema, providerCommonSchema };
+}
+
+/** What the schemas would return for a document known to be valid: the document itself. */
+const KNOWN_VALID = {
+  fileSchema: { safeParse: (document: unknown) => ({ success: true, data: document }) },
+  providerCommonSchema: { safeParse: (entry: unknown) => ({ success: true, data: entry }) },
+} as unknown as ReturnType<typeof buildSchemas>;
 
 export { configPath, DEFAULT_CONFIG_PATH };
 
@@ -115,12 +131,42 @@ function configError(file: string, reason: string, hint?: string): CredmuxError 
   return new CredmuxError("config", `config ${file}: ${reason}`, hint);
 }
 
+export interface LoadOptions {
+  /**
+   * The running build's id (boot.ts), to skip validating a config text this build noted as valid
+   * in the config's cache.dir (config-snapshot.ts), and to note it after validating. The kubelet
+   * plugin's runs only: every other command validates.
+   */
+  snapshotBuildId?: string;
+  /** Called when the config was validated and noted: the next runs will not validate it. */
+  onNoted?: () => void;
+}
+
 /** Reads, parses and validates the config file, loading each provider's definition. */
-export async function loadConfig(file: string, cwd: string = process.cwd()): Promise<Config> {
+export async function loadConfig(file: string, cwd: string = process.cwd(), options: LoadOptions = {}): Promise<Config> {
   const absolute = path.resolve(cwd, file);
   const raw = readConfigFile(absolute, file);
   const document = parseDocument(raw, file);
-  return validateConfig(document, absolute, file);
+  const snapshots = options.snapshotBuildId ? configSnapshots(document, path.dirname(absolute), options.snapshotBuildId) : undefined;
+  if (snapshots?.validated(absolute, raw)) {
+    try {
+      return await validateConfig(document, absolute, file, true);
+    } catch {
+      // An error the note hid (an operator's module refusing its options, or a note that does not
+      // fit its text): validating again reports it as it would have been without the note.
+    }
+  }
+  const config = await validateConfig(document, absolute, file);
+  if (snapshots?.record(absolute, raw)) options.onNoted?.();
+  return config;
+}
+
+/** The notes of the cache directory the (not yet validated) document names; none for "" or a cache.dir of the wrong type. */
+function configSnapshots(document: unknown, configDir: string, buildId: string): ConfigSnapshots | undefined {
+  const dir = (document as { cache?: { dir?: unknown } } | null)?.cache?.dir;
+  if (dir !== undefined && typeof dir !== "string") return undefined;
+  const resolved = resolveCacheDir(dir, configDir);
+  return resolved ? new ConfigSnapshots(resolved, buildId) : undefined;
 }
 
 function readConfigFile(absolute: string, shown: string): string {
@@ -189,7 +235,14 @@ function nestingDepth(text: string): number {
   return deepest;
 }
 
-async function validateConfig(document: unknown, absolute: string, shown: string): Promise<Config> {
+/**
+ * The run's settings from a parsed document, validated unless `known` (this build validated this
+ * very text before: config-snapshot.ts), when the document is taken as the schemas would return
+ * it (none of them transforms a value). Either way, everything but the schemas runs, and an
+ * operator's provider module still checks its options: its code is not part of the build.
+ */
+async function validateConfig(document: unknown, absolute: string, shown: string, known = false): Promise<Config> {
+  const { fileSchema, providerCommonSchema } = known ? KNOWN_VALID : schemas ??= buildSchemas();
   const parsed = fileSchema.safeParse(document, { reportInput: true });
   if (!parsed.success) throw configError(shown, describeIssues(parsed.error.issues, [], document));
   const file = parsed.data;
@@ -210,7 +263,7 @@ async function validateConfig(document: unknown, absolute: string, shown: string
     const definition = await loadProviderDefinition(type, rest, { dir, shown, at: formatPath(at, document) });
     if (type === "module") delete rest.module;
     let options: unknown = rest;
-    if (definition.options) {
+    if (definition.options && !(known && type !== "module")) {
       const checked = definition.options.safeParse(rest, { reportInput: true });
       if (!checked.success) throw configError(shown, describeIssues(checked.error.issues, at, document));
       options = checked.data;

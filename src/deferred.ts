@@ -60,7 +60,7 @@ function compileDeferred(name: string, coreModules?: Readonly<Record<string, unk
     }) as NodeJS.Require;
   }
   // With the code caches boot.ts keeps (none when the main code was not compiled by it).
-  const host = bootHost() ?? { codeCache: undefined, importModule: (specifier: string) => import(specifier) };
+  const host = bootHost() ?? { codeCache: undefined, buildId: "", importModule: (specifier: string) => import(specifier) };
   const filename = `${__filename}#${name}`;
   compileCommonJs(host, name, source, filename).call(mod.exports, mod.exports, requireModule, mod, filename, path.dirname(__filename), host);
   return mod.exports;

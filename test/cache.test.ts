@@ -62,7 +62,7 @@ test("64 concurrent execs for one cold key make exactly 1 upstream call and answ
   const passwords = new Set(runs.map((run) => run.response.auth["cold.cache.test"].password));
   assert.equal(passwords.size, 1);
   // Credential entries and the code caches (test/code-cache.test.ts), nothing else.
-  assert.deepEqual(fs.readdirSync(cacheDir).filter((name) => !name.endsWith(".json") && !/^code-.*\.v8$/.test(name)), [], "no lock or temporary file left behind");
+  assert.deepEqual(fs.readdirSync(cacheDir).filter((name) => !name.endsWith(".json") && !/^(code-.*\.v8|config-.*\.validated)$/.test(name)), [], "no lock or temporary file left behind");
 });
 
 test("the answer's cacheDuration is the credential's remaining lifetime less the margin, on a miss and on a hit", async () => {
@@ -255,8 +255,9 @@ test("the on-disk cache holds files of mode 0600 in a 0700 directory, named by h
   const run = await exec(config, "names.cache.test/app");
   assert.equal(fs.statSync(cacheDir).mode & 0o777, 0o700);
   for (const name of fs.readdirSync(cacheDir)) {
-    // A credential entry, or the V8 code cache of the main code (test/code-cache.test.ts).
-    assert.match(name, /^([0-9a-f]{64}\.json|code-[0-9a-f]{16}-main-v[\d.]+-\w+\.v8)$/);
+    // A credential entry, the V8 code cache of the main code (test/code-cache.test.ts), or the note
+    // that this config was validated (test/config-snapshot.test.ts).
+    assert.match(name, /^([0-9a-f]{64}\.json|code-[0-9a-f]{16}-main-v[\d.]+-\w+\.v8|config-[0-9a-f]{16}-[0-9a-f]{16}\.validated)$/);
     assert.equal(fs.statSync(path.join(cacheDir, name)).mode & 0o777, 0o600);
     assert.ok(!name.includes(run.response.auth["names.cache.test"].password));
   }

@@ -5,8 +5,9 @@
 // Trouble with the directory itself never fails a pull: the run goes on uncached, with one warning.
 import fs from "node:fs";
 import path from "node:path";
-import * as z from "zod/mini";
+import * as z from "../schema.js";
 import type { Logger } from "../log.js";
+import { untrustedFileReason } from "../private-file.js";
 import type { CacheKey } from "./key.js";
 
 const ENTRY_VERSION = 1;
@@ -124,9 +125,8 @@ export class DiskCache {
     let text: string;
     try {
       const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) return this.#discard(file, "it is not a regular file");
-      if (stat.uid !== process.getuid!()) return this.#discard(file, `it belongs to uid ${stat.uid}`);
-      if ((stat.mode & 0o077) !== 0) return this.#discard(file, `other users could read or write it (mode ${(stat.mode & 0o777).toString(8)})`);
+      const untrusted = untrustedFileReason(stat);
+      if (untrusted) return this.#discard(file, untrusted);
       if (stat.size > MAX_ENTRY_BYTES) return this.#discard(file, `it is ${stat.size} bytes`);
       text = fs.readFileSync(fd, "utf8");
     } finally {

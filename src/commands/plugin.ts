@@ -25,7 +25,7 @@ stdout, one line on stderr, exit status 1.
         "to try an image by hand, run: credmux check IMAGE");
     }
     const request = decodeRequest(await io.readStdin());
-    const config = onlyProviders(await loadRunConfig(context), context.args.flags.get("provider"));
+    const config = onlyProviders(await loadRunConfig(context, true), context.args.flags.get("provider"));
     // One image per exec: an in-memory layer could never hit, so only the disk cache is used.
     const resolution = await makeDispatcher(config, context, makeCache(config, context, false)).resolve(request);
     if (resolution.failure && config.onFailure !== "empty") {

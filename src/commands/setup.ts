@@ -1,14 +1,23 @@
 // What every config-reading command does first: find and load the config, and let its log
 // settings take effect (unless --log-level or CREDMUX_LOG_LEVEL already chose the level).
+import { bootHost } from "../boot-host.js";
 import { configPath, loadConfig, type Config } from "../config.js";
 import { CredentialCache } from "../cache/credential-cache.js";
 import { Dispatcher } from "../dispatch.js";
 import type { CommandContext } from "./index.js";
 
-/** Loads the config named by --config / CREDMUX_CONFIG / the default, and applies its log settings. */
-export async function loadRunConfig(context: CommandContext): Promise<Config> {
+/**
+ * Loads the config named by --config / CREDMUX_CONFIG / the default, and applies its log settings.
+ * `snapshots`: skip validating a config this build validated before (the kubelet plugin's runs).
+ */
+export async function loadRunConfig(context: CommandContext, snapshots = false): Promise<Config> {
   const flag = context.args.flags.get("config");
-  const config = await loadConfig(configPath(typeof flag === "string" ? flag : undefined, context.io.env), context.io.cwd);
+  const host = snapshots ? bootHost() : undefined;
+  const config = await loadConfig(configPath(typeof flag === "string" ? flag : undefined, context.io.env), context.io.cwd, host ? {
+    snapshotBuildId: host.buildId,
+    // This run's code caches would hold the validation's code, which the next runs skip: they write them instead.
+    onNoted: () => host.codeCache?.forgetMissed(),
+  } : {});
   context.log.configure({
     file: config.log.file,
     ...(config.log.level && !context.levelFixed ? { level: config.log.level } : {}),

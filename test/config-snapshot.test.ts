@@ -1,0 +1,139 @@
+// Config notes (src/config-snapshot.ts): a kubelet plugin run skips validating a config text its
+// build validated before at the same path. Held here to: the same Config as validating gives, for
+// every config the project ships or tests with; an edit, a module's change or an untrusted note
+// always means validating; and no command but the plugin ever reads a note.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { loadConfig } from "../src/config.js";
+import { ConfigSnapshots } from "../src/config-snapshot.js";
+import { REPO_ROOT } from "./helpers/paths.js";
+import { runBundle } from "./helpers/run-bundle.js";
+import { tempDir, writeConfig } from "./helpers/temp.js";
+
+const BUILD = "0123456789abcdef";
+const V1 = "credentialprovider.kubelet.k8s.io/v1";
+
+/** Loads twice with notes (validating and noting, then from the note) and once without; all three must agree. */
+async function loadThreeWays(file: string) {
+  const validated = await loadConfig(file);
+  let noted = 0;
+  const first = await loadConfig(file, undefined, { snapshotBuildId: BUILD, onNoted: () => noted++ });
+  const fromNote = await loadConfig(file, undefined, { snapshotBuildId: BUILD, onNoted: () => noted++ });
+  return { validated, first, fromNote, noted };
+}
+
+/** The configs this project ships and tests with, as JSON in dir with their cache.dir there: those that validate. */
+function shippedConfigs(dir: string): string[] {
+  const sources = [
+    path.join(REPO_ROOT, "config", "example.yaml"),
+    ...fs.readdirSync(path.join(REPO_ROOT, "config", "platforms")).map((platform) => path.join(REPO_ROOT, "config", "platforms", platform, "config.yaml")),
+    ...fs.readdirSync(path.join(REPO_ROOT, "test", "fixtures", "configs")).map((name) => path.join(REPO_ROOT, "test", "fixtures", "configs", name)),
+  ];
+  return sources.flatMap((source, index) => {
+    let document: { cache?: object } | null;
+    try {
+      document = YAML.parse(fs.readFileSync(source, "utf8")) as { cache?: object } | null;
+    } catch {
+      return []; // the malformed fixtures
+    }
+    if (typeof document !== "object" || document === null) return [];
+    const file = path.join(dir, `${index}-${path.basename(source)}.json`);
+    fs.writeFileSync(file, JSON.stringify({ ...document, cache: { ...document.cache, dir: path.join(dir, "cache") } }));
+    return [file];
+  });
+}
+
+test("a config loaded from its note is the Config validating it gives, for every config shipped or tested with", async () => {
+  const dir = tempDir();
+  let compared = 0;
+  for (const file of shippedConfigs(dir)) {
+    try {
+      await loadConfig(file);
+    } catch {
+      continue; // the fixtures of invalid configs
+    }
+    const { validated, first, fromNote, noted } = await loadThreeWays(file);
+    assert.deepStrictEqual(first, validated, file);
+    assert.deepStrictEqual(fromNote, validated, file);
+    assert.equal(noted, 1, `${file}: noted once, then loaded from the note`);
+    compared++;
+  }
+  assert.ok(compared >= 8, `configs compared: ${compared}`);
+});
+
+test("an edited config is validated again: an invalid edit is reported as it would be with no note", async () => {
+  const dir = tempDir();
+  const cache = path.join(dir, "cache");
+  const providers = [{ name: "registry", type: "dockercfg", matchImages: ["registry.snap.test"], files: [path.join(dir, "docker.json")] }];
+  const file = writeConfig(dir, { cache: { dir: cache }, providers });
+  await loadThreeWays(file);
+  const note = new ConfigSnapshots(cache, BUILD).file(file);
+  assert.equal(fs.statSync(note).mode & 0o777, 0o600);
+  assert.equal(fs.statSync(cache).mode & 0o777, 0o700);
+  writeConfig(dir, { cache: { dir: cache }, providers: [{ ...providers[0], files: "not-a-list" }] });
+  await assert.rejects(loadConfig(file, undefined, { snapshotBuildId: BUILD }), {
+    message: `config ${file}: providers[0].files (provider "registry"): expected a list, found "not-a-list"`,
+  });
+});
+
+test("a note is trusted only as a code cache is: ours, 0600, in a 0700 directory, no symlink, this build's, this text's", async () => {
+  // Each case plants a note claiming that an invalid config is valid; only the last, a note as
+  // credmux writes it, is trusted (which shows the planting reaches the real lookup).
+  const plant = (how: (note: string, cache: string, content: string) => void) => {
+    const dir = tempDir();
+    const cache = path.join(dir, "cache");
+    const file = writeConfig(dir, { cache: { dir: cache }, onFailure: "sometimes", providers: [{ name: "r", type: "dockercfg", matchImages: ["r.snap.test"] }] });
+    fs.mkdirSync(cache, { mode: 0o700 });
+    how(new ConfigSnapshots(cache, BUILD).file(file), cache, JSON.stringify({ version: 1, path: file, text: fs.readFileSync(file, "utf8") }));
+    return loadConfig(file, undefined, { snapshotBuildId: BUILD });
+  };
+  const refused = { message: /onFailure: expected one of "error", "empty", found "sometimes"/ };
+  await assert.rejects(plant((note, _, content) => fs.writeFileSync(note, content, { mode: 0o644 })), refused, "world-readable");
+  await assert.rejects(plant((note, cache, content) => {
+    fs.writeFileSync(note, content, { mode: 0o600 });
+    fs.chmodSync(cache, 0o755);
+  }), refused, "an open directory");
+  await assert.rejects(plant((note, cache, content) => {
+    const elsewhere = path.join(path.dirname(cache), "elsewhere");
+    fs.writeFileSync(elsewhere, content, { mode: 0o600 });
+    fs.symlinkSync(elsewhere, note);
+  }), refused, "a symlink");
+  await assert.rejects(plant((note, _, content) => fs.writeFileSync(note.replace(BUILD, "fedcba9876543210"), content, { mode: 0o600 })), refused, "another build's");
+  await assert.rejects(plant((note, _, content) => fs.writeFileSync(note, content.replace("sometimes", "sometime"), { mode: 0o600 })), refused, "another text's");
+  await assert.rejects(plant((note, _, content) => fs.writeFileSync(note, content.slice(0, -5), { mode: 0o600 })), refused, "truncated");
+  const trusted = await plant((note, _, content) => fs.writeFileSync(note, content, { mode: 0o600 }));
+  assert.equal(trusted.onFailure, "sometimes");
+});
+
+test("only the kubelet plugin's runs use notes; an operator's module checks its options on every run, noted or not", async () => {
+  const dir = tempDir();
+  const cache = path.join(dir, "cache");
+  const module = path.join(dir, "provider.js");
+  const writeModule = (wanted: string) => fs.writeFileSync(module, `module.exports = {
+  type: "picky",
+  options: { safeParse: (v) => v.mode === ${JSON.stringify(wanted)} ? { success: true, data: v } : { success: false, error: { issues: [{ code: "custom", path: ["mode"], message: "mode must be ${wanted}", input: v.mode }] } } },
+  create: () => async (request) => ({ auth: { [request.registry]: { username: "picky", password: "picky-pw" } } }),
+};\n`);
+  writeModule("fast");
+  const config = writeConfig(dir, { cache: { dir: cache }, providers: [{ name: "picky", type: "module", module, matchImages: ["registry.snap.test"], mode: "fast" }] });
+  const request = `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: V1, image: "registry.snap.test/app" })}\n`;
+
+  const validate = await runBundle(["validate", "--config", config]);
+  assert.equal(validate.status, 0, validate.stderr);
+  assert.deepEqual(fs.existsSync(cache) ? fs.readdirSync(cache).filter((name) => name.endsWith(".validated")) : [], [], "validate writes no note");
+
+  for (let run = 0; run < 2; run++) {
+    const answer = await runBundle(["--config", config], { stdin: request });
+    assert.equal(answer.status, 0, answer.stderr);
+  }
+  assert.equal(fs.readdirSync(cache).filter((name) => name.endsWith(".validated")).length, 1, "the plugin noted the config");
+
+  writeModule("slow");
+  const refused = await runBundle(["--config", config], { stdin: request });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /providers\[0\]\.mode \(provider "picky"\): mode must be slow/);
+  assert.equal(refused.stdout, "");
+});
