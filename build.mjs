@@ -309,7 +309,7 @@ function splitBundle(bundle) {
 /**
  * The single executable's code caches (src/code-cache.ts), made by running the bundle with the
  * same Node as the executable, the way the kubelet runs it, over a cache directory of its own: a
- * dockercfg answer and a cached token provider (miss, then hit: the main code), and an ECR request
+ * dockercfg answer and a cached token provider (the main code), and an ECR request
  * whose endpoint refuses (onFailure: empty, so that the run answers and keeps its caches: the AWS
  * SDK and the ECR provider). Returns the assets "code-cache:NAME". A last run proves that V8
  * accepts them all: it would rewrite a cache it refused.
@@ -338,9 +338,11 @@ function trainCodeCaches(node, bundle, names, work) {
     if (result.status !== 0) throw new Error(`sea: training run for ${image} exited with ${result.status}: ${result.stderr.trim()}`);
   };
   const caches = () => fs.readdirSync(cacheDir).filter((name) => name.startsWith("code-") && name.endsWith(".v8"));
+  // Each config twice: the first run validates and notes it, and keeps no code cache, since the
+  // runs after it skip validating (src/config-snapshot.ts); the second keeps those of the code it ran.
   plugin(registry, "registry.train.test/app");
-  for (const name of caches()) fs.rmSync(path.join(cacheDir, name));
   plugin(registry, "registry.train.test/app");
+  plugin(ecr, "111122223333.dkr.ecr.us-east-1.amazonaws.com/app", ecrEnv);
   plugin(ecr, "111122223333.dkr.ecr.us-east-1.amazonaws.com/app", ecrEnv);
   const made = new Map(caches().map((name) => [name, fs.statSync(path.join(cacheDir, name)).mtimeMs]));
   plugin(registry, "registry.train.test/app");

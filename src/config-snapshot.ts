@@ -17,6 +17,8 @@ const PREFIX = "config-";
 const SUFFIX = ".validated";
 /** The config's own limit (config.ts), and room for the note around it. */
 const MAX_NOTE_BYTES = (1 << 20) * 2;
+/** How long another build's note is kept. */
+const OTHER_BUILD_NOTE_MS = 7 * 24 * 3600e3;
 
 export class ConfigSnapshots {
   readonly #dir: string;
@@ -46,14 +48,20 @@ export class ConfigSnapshots {
     }
   }
 
-  /** Notes that this build validated `text` as the config at `absolute`, and removes other builds' notes; whether it was noted. */
+  /** Notes that this build validated `text` as the config at `absolute`, and removes old notes of other builds; whether it was noted. */
   record(absolute: string, text: string): boolean {
     if (!ensurePrivateDirectory(this.#dir)) return false;
     if (!writePrivateFile(this.file(absolute), JSON.stringify({ version: NOTE_VERSION, path: absolute, text }))) return false;
+    // Not every other build's note: two builds sharing the directory (the bundle and the single
+    // executable, or an upgrade under way) would each remove the other's, and both validate on
+    // every exec. Notes no build has written for a week are from builds that are gone.
     const current = `${PREFIX}${this.#buildId}-`;
+    const oldest = Date.now() - OTHER_BUILD_NOTE_MS;
     try {
       for (const name of fs.readdirSync(this.#dir)) {
-        if (name.startsWith(PREFIX) && name.endsWith(SUFFIX) && !name.startsWith(current)) fs.unlinkSync(path.join(this.#dir, name));
+        if (!name.startsWith(PREFIX) || !name.endsWith(SUFFIX) || name.startsWith(current)) continue;
+        const file = path.join(this.#dir, name);
+        if (fs.lstatSync(file).mtimeMs < oldest) fs.unlinkSync(file);
       }
     } catch { /* another exec removed it first */ }
     return true;

@@ -137,3 +137,21 @@ test("only the kubelet plugin's runs use notes; an operator's module checks its 
   assert.match(refused.stderr, /providers\[0\]\.mode \(provider "picky"\): mode must be slow/);
   assert.equal(refused.stdout, "");
 });
+
+test("noting a config removes other builds' notes a week old, and keeps recent ones (the bundle and the single executable may share a directory)", async () => {
+  const dir = tempDir();
+  const cache = path.join(dir, "cache");
+  const file = writeConfig(dir, { cache: { dir: cache }, providers: [{ name: "r", type: "dockercfg", matchImages: ["r.snap.test"] }] });
+  fs.mkdirSync(cache, { mode: 0o700 });
+  const content = JSON.stringify({ version: 1, path: file, text: fs.readFileSync(file, "utf8") });
+  const recent = new ConfigSnapshots(cache, "1111111111111111").file(file);
+  const old = new ConfigSnapshots(cache, "2222222222222222").file(file);
+  fs.writeFileSync(recent, content, { mode: 0o600 });
+  fs.writeFileSync(old, content, { mode: 0o600 });
+  const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600e3);
+  fs.utimesSync(old, eightDaysAgo, eightDaysAgo);
+  await loadConfig(file, undefined, { snapshotBuildId: BUILD });
+  assert.equal(fs.existsSync(new ConfigSnapshots(cache, BUILD).file(file)), true);
+  assert.equal(fs.existsSync(recent), true, "a recent note of another build stays");
+  assert.equal(fs.existsSync(old), false, "a week-old note of another build is removed");
+});
