@@ -9,8 +9,9 @@ import crypto from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after } from "node:test";
+import { answerFailure, type Mode } from "./failure-mode.js";
 
-export type Mode = "ok" | "fail" | "refuse" | "hang" | "malformed" | "incomplete";
+export type { Mode } from "./failure-mode.js";
 
 export interface RecordedRequest {
   method: string;
@@ -110,21 +111,8 @@ export async function createAlibabaServer(): Promise<AlibabaServer> {
   };
   const json = (res: http.ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { "content-type": "application/json;charset=utf-8" }).end(JSON.stringify(body));
-  const failed = (mode: Mode, res: http.ServerResponse): boolean => {
-    if (mode === "hang") {
-      hanging.add(res);
-      return true;
-    }
-    if (mode === "fail") {
-      json(res, 503, { RequestId: "r", Code: "ServiceUnavailable", Message: "The request has failed due to a temporary failure of the server." });
-      return true;
-    }
-    if (mode === "malformed") {
-      res.writeHead(200, { "content-type": "text/html" }).end("<html>tengine</html>");
-      return true;
-    }
-    return false;
-  };
+  const failed = (mode: Mode, res: http.ServerResponse): boolean => answerFailure(mode, res, hanging,
+    () => json(res, 503, { RequestId: "r", Code: "ServiceUnavailable", Message: "The request has failed due to a temporary failure of the server." }));
   const temporaryKeys = () => {
     const id = `STS.${++counter}${crypto.randomBytes(6).toString("hex")}`;
     const pair = { secret: crypto.randomBytes(16).toString("hex"), securityToken: `CAIS${crypto.randomBytes(24).toString("base64")}` };

@@ -8,8 +8,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after } from "node:test";
+import { answerFailure, type Mode } from "./failure-mode.js";
 
-export type Mode = "ok" | "fail" | "refuse" | "hang" | "malformed" | "incomplete";
+export type { Mode } from "./failure-mode.js";
 
 export interface RecordedRequest {
   method: string;
@@ -76,21 +77,7 @@ export async function createAzureServer(): Promise<AzureServer> {
   };
   const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
     res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers }).end(JSON.stringify(body));
-  const failed = (mode: Mode, res: http.ServerResponse): boolean => {
-    if (mode === "hang") {
-      hanging.add(res);
-      return true;
-    }
-    if (mode === "fail") {
-      res.writeHead(503, { "content-type": "text/plain" }).end("service unavailable");
-      return true;
-    }
-    if (mode === "malformed") {
-      res.writeHead(200, { "content-type": "text/html" }).end("<html>gateway</html>");
-      return true;
-    }
-    return false;
-  };
+  const failed = (mode: Mode, res: http.ServerResponse): boolean => answerFailure(mode, res, hanging);
   const issueAad = (via: IssuedAadToken["via"], clientId: string, tenant: string): string => {
     const now = Math.floor(Date.now() / 1000);
     const token = fakeJwt({ aud: RESOURCE, iss: `https://sts.windows.net/${tenant}/`, tid: tenant, appid: clientId, iat: now, exp: now + 3600, n: state.issued.aad.length });

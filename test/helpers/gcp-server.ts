@@ -5,8 +5,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after } from "node:test";
+import { answerFailure, type Mode } from "./failure-mode.js";
 
-export type Mode = "ok" | "fail" | "refuse" | "hang" | "malformed" | "incomplete";
+export type { Mode } from "./failure-mode.js";
 
 export interface RecordedRequest {
   method: string;
@@ -54,22 +55,7 @@ export async function createGcpServer(): Promise<GcpServer> {
   };
   const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
     res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
-  /** Applies a failure mode; true when the request was answered (or left hanging) by it. */
-  const failed = (mode: Mode, res: http.ServerResponse): boolean => {
-    if (mode === "hang") {
-      hanging.add(res);
-      return true;
-    }
-    if (mode === "fail") {
-      res.writeHead(503, { "content-type": "text/plain" }).end("service unavailable");
-      return true;
-    }
-    if (mode === "malformed") {
-      res.writeHead(200, { "content-type": "text/html" }).end("<html><body>captive portal</body></html>");
-      return true;
-    }
-    return false;
-  };
+  const failed = (mode: Mode, res: http.ServerResponse): boolean => answerFailure(mode, res, hanging);
   const server = http.createServer((req, res) => {
     let body = "";
     req.setEncoding("utf8").on("data", (chunk: string) => { body += chunk; });
