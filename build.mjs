@@ -188,21 +188,32 @@ async function bundleBoot({ variant, id, minify = true }) {
 /**
  * dist/credmux.cjs: the loader, then the main code in a block comment, then each deferred module on
  * a comment line of its own (V8 only skims comments when Node compiles the file), then a last line
- * giving where the main code is, so that the loader reads those bytes and nothing else.
+ * giving where each section's text is, so that a reader reads those bytes and nothing else
+ * (src/bundle-sections.ts).
  */
 export async function buildBundle({ minify = true } = {}) {
   const out = path.join(root, "dist", "credmux.cjs");
   const main = await bundleMain({ minify });
+  const names = [...Object.keys(DEFERRED), ...deferredProviderTypes().map((type) => `provider:${type}`)];
   const sections = await Promise.all([...Object.keys(DEFERRED).map(bundleDeferred), ...deferredProviderTypes().map(bundleProvider)]);
   const boot = await bundleBoot({ variant: "bundle", id: buildId([main, ...sections]), minify });
   // A comment cannot hold "*/": it is written "*\0/" (esbuild escapes NUL in the code, so no other NUL is there).
   if (main.includes("\0")) throw new Error("build: the main code holds a NUL character, which its section uses as the escape");
-  // ASCII, so that src/main-section.ts decodes it as latin1, a plain copy (esbuild escapes all but regular expression literals).
+  // ASCII, so that byte offsets are character offsets and src/bundle-sections.ts decodes it as latin1,
+  // a plain copy (esbuild escapes all but regular expression literals).
   const nonAscii = /[^\x00-\x7f]/.exec(main);
   if (nonAscii) throw new Error(`build: the main code holds ${JSON.stringify(nonAscii[0])} near ${JSON.stringify(main.slice(nonAscii.index - 40, nonAscii.index))}; write it as an escape`);
   const head = `${boot.replace(/\n$/, "")}\n/*@credmux-main\n`;
   const body = main.replaceAll("*/", "*\0/");
-  const trailer = `\n//@credmux-main-at ${Buffer.byteLength(head)} ${Buffer.byteLength(body)}\n`;
+  const index = [["main", Buffer.byteLength(head), Buffer.byteLength(body)]];
+  let at = Buffer.byteLength(head) + Buffer.byteLength(body) + "\n*/".length;
+  sections.forEach((section, i) => {
+    const prefix = `\n//@credmux-deferred ${names[i]} `;
+    if (!section.startsWith(prefix)) throw new Error(`build: deferred section ${i} is not ${names[i]}`);
+    index.push([names[i], at + prefix.length, section.length - prefix.length]);
+    at += section.length;
+  });
+  const trailer = `\n//@credmux-sections ${index.flat().join(" ")}\n`;
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, `${head}${body}\n*/${sections.join("")}${trailer}`, { mode: 0o755 });
@@ -284,24 +295,29 @@ async function quietly(inject) {
 }
 
 /**
- * The bundle cut up: its main code (as boot.ts reads it, src/main-section.ts) and each deferred
- * section `//@credmux-deferred NAME ENCODING DATA` decoded, which become the single executable's assets.
+ * The bundle cut up by its index line (src/bundle-sections.ts): its main code, and each deferred
+ * module (`ENCODING DATA`) decoded, which become the single executable's assets.
  */
 function splitBundle(bundle) {
-  const lines = bundle.replace(/\n$/, "").split("\n");
-  const at = /^\/\/@credmux-main-at (\d+) (\d+)$/.exec(lines.pop());
-  if (!at) throw new Error("sea: dist/credmux.cjs does not end with its //@credmux-main-at line; src/main-section.ts and build.mjs disagree");
-  const main = bundle.slice(Number(at[1]), Number(at[1]) + Number(at[2])).replaceAll("*\0/", "*/");
-  // The sections are the file's last lines (the main code holds the marker text too, in deferred.ts's reader).
-  const section = /^\/\/@credmux-deferred (\S+) (\S+) ([A-Za-z0-9+/=]*)$/;
+  const index = /\n\/\/@credmux-sections ([^\n]*)\n$/.exec(bundle);
+  if (!index) throw new Error("sea: dist/credmux.cjs does not end with its //@credmux-sections line; src/bundle-sections.ts and build.mjs disagree");
+  const fields = index[1].split(" ");
+  let main;
   const assets = {};
-  while (lines.length > 0 && section.test(lines.at(-1))) {
-    const [, name, encoding, data] = section.exec(lines.pop());
+  for (let i = 0; i + 2 < fields.length; i += 3) {
+    const [name, offset, length] = [fields[i], Number(fields[i + 1]), Number(fields[i + 2])];
+    const text = bundle.slice(offset, offset + length);
+    if (name === "main") {
+      main = text.replaceAll("*\0/", "*/");
+      continue;
+    }
+    const [encoding, data] = text.split(" ");
     const bytes = Buffer.from(data, "base64");
     if (encoding === "br") assets[name] = zlib.brotliDecompressSync(bytes).toString("utf8");
     else if (encoding === "raw") assets[name] = bytes.toString("utf8");
     else throw new Error(`sea: deferred section ${name} has the unknown encoding ${JSON.stringify(encoding)}`);
   }
+  if (main === undefined) throw new Error("sea: dist/credmux.cjs's index has no main section");
   if (Object.keys(assets).length === 0) throw new Error("sea: dist/credmux.cjs has no deferred sections; src/deferred.ts and build.mjs disagree");
   return { main, assets };
 }

@@ -11,7 +11,6 @@ import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
 import type { BootHost } from "./boot-host.js";
-import { codeCacheChecksum } from "./code-cache-checksum.js";
 import { ensurePrivateDirectory, isPrivateDirectory, readPrivateFile, writePrivateFile } from "./private-file.js";
 
 export interface CodeCacheStore {
@@ -42,12 +41,18 @@ export function compileCommonJs(host: BootHost, name: string, source: string, fi
   return script.runInThisContext() as CommonJsFunction;
 }
 
-const MAX_CODE_CACHE_BYTES = 32 << 20;
+const MAX_CODE_CACHE_BYTES = 64 << 20;
 const PREFIX = "code-";
 const SUFFIX = ".v8";
-/** "cmx1", the data's length and its checksum (two 32-bit lanes), before V8's data. */
-const HEADER_BYTES = 16;
-const MAGIC = 0x31786d63;
+/**
+ * A file is "cmx2" and the data's length, then V8's data twice. V8 does not check a code cache's
+ * integrity (a corrupt one could crash it or run other code), so a read uses the data only when
+ * its two copies are equal, byte for byte: any damage to either shows, as a checksum's would, and
+ * comparing 170 KB costs 0.04 ms where computing a checksum cost 1 ms (WebAssembly, whose engine
+ * start is most of that) or 2 (JavaScript); node:crypto and node:zlib cost more to load.
+ */
+const HEADER_BYTES = 8;
+const MAGIC = 0x32786d63;
 
 /**
  * Code caches in a directory, one file per module. The file name holds the build id (a hash of the
@@ -96,14 +101,7 @@ export class DirectoryCodeCache implements CodeCacheStore {
     let written = 0;
     for (const [name, script] of this.#missed) {
       try {
-        const data = script.createCachedData();
-        const header = Buffer.alloc(HEADER_BYTES);
-        const [a, b] = codeCacheChecksum(data);
-        header.writeUInt32LE(MAGIC, 0);
-        header.writeUInt32LE(data.length, 4);
-        header.writeUInt32LE(a, 8);
-        header.writeUInt32LE(b, 12);
-        if (writePrivateFile(this.file(name), Buffer.concat([header, data]))) written++;
+        if (writePrivateFile(this.file(name), codeCacheFile(script.createCachedData()))) written++;
       } catch { /* V8 could not serialize it: the next exec compiles it again */ }
     }
     if (written > 0) this.#removeOtherBuilds();
@@ -127,21 +125,31 @@ export class DirectoryCodeCache implements CodeCacheStore {
 
 }
 
-/** V8's data in a code cache file (header, then data); undefined if the header, or with `verify` the checksum, is wrong. */
+/** The code cache file holding `data` (see HEADER_BYTES). */
+export function codeCacheFile(data: Uint8Array): Buffer {
+  const file = Buffer.allocUnsafe(HEADER_BYTES + 2 * data.length);
+  file.writeUInt32LE(MAGIC, 0);
+  file.writeUInt32LE(data.length, 4);
+  file.set(data, HEADER_BYTES);
+  file.set(data, HEADER_BYTES + data.length);
+  return file;
+}
+
+/** V8's data in a code cache file; undefined if the header is wrong, or with `verify` if its two copies differ. */
 export function codeCacheData(file: Uint8Array, verify: boolean): Uint8Array | undefined {
   if (file.length < HEADER_BYTES) return undefined;
   const header = new DataView(file.buffer, file.byteOffset, HEADER_BYTES);
-  const data = file.subarray(HEADER_BYTES);
-  if (header.getUint32(0, true) !== MAGIC || header.getUint32(4, true) !== data.length) return undefined;
+  const length = header.getUint32(4, true);
+  if (header.getUint32(0, true) !== MAGIC || file.length !== HEADER_BYTES + 2 * length) return undefined;
+  const data = file.subarray(HEADER_BYTES, HEADER_BYTES + length);
   if (!verify) return data;
-  const [a, b] = codeCacheChecksum(data);
-  return header.getUint32(8, true) === a && header.getUint32(12, true) === b ? data : undefined;
+  return Buffer.compare(data, file.subarray(HEADER_BYTES + length)) === 0 ? data : undefined;
 }
 
 /**
  * Code caches made at build time (build.mjs copies the files the training runs wrote), as assets of
- * the single executable ("code-cache:NAME"). Their checksum is not computed again: they are part of
- * the executable, as its code is, and the check costs two milliseconds of every start.
+ * the single executable ("code-cache:NAME"). Their copies are not compared: they are part of the
+ * executable, as its code is.
  */
 export class AssetCodeCache implements CodeCacheStore {
   readonly #getRawAsset: (key: string) => ArrayBuffer | string;

@@ -1,12 +1,12 @@
 // Heavy dependencies (yaml, pino, lru-cache, the AWS SDK) are not part of the code V8 parses when
 // credmux starts: parsing 200 KB of never-run code costs about 6 ms, a third of a bare node start.
 // build.mjs bundles each one separately, compresses it (brotli, base64) and appends it to
-// dist/credmux.cjs as one comment line, which V8 only skims; loadDeferred() cuts a module out,
-// decompresses and compiles it on first use. In the single executable they are SEA assets instead.
-// Outside the bundle (tests, type checks) the ordinary require() is used.
-import fs from "node:fs";
+// dist/credmux.cjs as one comment line, which V8 only skims; loadDeferred() reads that line's bytes
+// (src/bundle-sections.ts), decompresses and compiles it on first use. In the single executable
+// they are SEA assets instead. Outside the bundle (tests, type checks) the ordinary require() is used.
 import path from "node:path";
 import { bootHost } from "./boot-host.js";
+import { readSections } from "./bundle-sections.js";
 import { compileCommonJs } from "./code-cache.js";
 
 /** The dependencies build.mjs knows how to defer; keep in step with DEFERRED in build.mjs. */
@@ -43,17 +43,14 @@ function requireFromDisk(name: DeferredName): unknown {
 
 function compileDeferred(name: string, coreModules?: Readonly<Record<string, unknown>>): unknown {
   const source = readSeaAsset(name) ?? readDeferredSource(name);
-  // Here, not at the top: node:module costs every exec that loads no deferred module.
-  const Module = require("node:module") as typeof import("node:module");
-  const mod = new Module(`credmux-deferred:${name}`);
-  mod.filename = __filename;
-  mod.paths = [];
-  let requireModule = mod.require.bind(mod) as NodeJS.Require;
+  // A plain module object and this code's own require(), for the built-ins a deferred module needs:
+  // a node:module Module would cost loading node:module, 0.4 ms of the exec.
+  const mod = { exports: {} as unknown };
+  let requireModule = require;
   if (coreModules) {
     // A provider chunk imports core modules as "credmux-core:NAME": hand it the running ones.
-    const requireBuiltin = requireModule;
     requireModule = ((id: string) => {
-      if (!id.startsWith(CORE_PREFIX)) return requireBuiltin(id);
+      if (!id.startsWith(CORE_PREFIX)) return require(id);
       const core = coreModules[id.slice(CORE_PREFIX.length)];
       if (core === undefined) throw new Error(`deferred module ${name} needs the core module ${id}, which src/core-modules.ts does not offer`);
       return core;
@@ -62,7 +59,7 @@ function compileDeferred(name: string, coreModules?: Readonly<Record<string, unk
   // With the code caches boot.ts keeps (none when the main code was not compiled by it).
   const host = bootHost() ?? { codeCache: undefined, buildId: "", importModule: (specifier: string) => import(specifier) };
   const filename = `${__filename}#${name}`;
-  compileCommonJs(host, name, source, filename).call(mod.exports, mod.exports, requireModule, mod, filename, path.dirname(__filename), host);
+  compileCommonJs(host, name, source, filename).call(mod.exports, mod.exports, requireModule, mod as NodeJS.Module, filename, path.dirname(__filename), host);
   return mod.exports;
 }
 
@@ -105,17 +102,14 @@ function readSeaAsset(name: string): string | undefined {
   }
 }
 
-/** A section is `//@credmux-deferred NAME ENCODING DATA`: br (brotli, base64) or raw (base64). */
+/** A deferred section's text is `ENCODING DATA` (src/bundle-sections.ts): br (brotli, base64) or raw (base64). */
 function readDeferredSource(name: string): string {
-  const self = fs.readFileSync(__filename, "latin1");
-  const marker = `\n//@credmux-deferred ${name} `;
-  const start = self.indexOf(marker);
-  if (start < 0) throw new Error(`the bundle ${__filename} has no deferred module ${name}; rebuild it with build.mjs`);
-  const end = self.indexOf("\n", start + marker.length);
-  const [encoding, data] = self.slice(start + marker.length, end < 0 ? undefined : end).split(" ");
-  const bytes = Buffer.from(data ?? "", "base64");
+  const text = readSections(__filename, [name])?.get(name)?.toString("latin1");
+  if (text === undefined) throw new Error(`the bundle ${__filename} has no deferred module ${name}; rebuild it with build.mjs`);
+  const space = text.indexOf(" ");
+  const bytes = Buffer.from(text.slice(space + 1), "base64");
   // Small chunks (providers) are stored uncompressed: loading zlib would cost more than it saves.
-  if (encoding === "raw") return bytes.toString("utf8");
+  if (text.slice(0, space) === "raw") return bytes.toString("utf8");
   const zlib = require("node:zlib") as typeof import("node:zlib");
   return zlib.brotliDecompressSync(bytes).toString("utf8");
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
+import { asCacheEntry } from "../src/cache/disk.js";
 import { makeCacheKey } from "../src/cache/key.js";
 import { BUNDLE, FIXTURES } from "./helpers/paths.js";
 import { baseEnv, runBundle } from "./helpers/run-bundle.js";
@@ -97,6 +98,30 @@ test("an exec killed with SIGKILL at random points (100 times) never leaves a ca
     const password = run.response.auth[registry].password;
     assert.ok(server.issued(registry).has(password), `round ${round}: a credential the upstream issued for ${registry}`);
     assert.deepEqual(Object.keys(run.response.auth), [registry], "no other registry's credential");
+  }
+});
+
+test("a cache entry is read only with exactly an entry's shape: every field of the right type, nothing more", () => {
+  const entry = {
+    version: 1, key: "tokens r.test node", provider: "tokens", scope: "r.test", storedAt: 1, freshUntil: 2, expiresAt: 3,
+    cacheKeyType: "Registry", auth: { "r.test": { username: "u", password: "p" } },
+  };
+  assert.deepEqual(asCacheEntry(entry), entry);
+  const { expiresAt: _expiresAt, cacheKeyType: _cacheKeyType, ...required } = entry;
+  assert.deepEqual(asCacheEntry(required), required, "expiresAt and cacheKeyType are optional");
+  const spoiled: Array<[string, unknown]> = [
+    ["not an object", "entry"], ["null", null], ["an array", [entry]],
+    ["another version", { ...entry, version: 2 }], ["a numeric key", { ...entry, key: 7 }], ["no provider", { ...entry, provider: undefined }],
+    ["a string scope", { ...entry, scope: null }], ["storedAt as text", { ...entry, storedAt: "1" }], ["no freshUntil", { ...required, freshUntil: undefined }],
+    ["expiresAt as text", { ...entry, expiresAt: "3" }], ["an unknown cacheKeyType", { ...entry, cacheKeyType: "Forever" }],
+    ["an extra field", { ...entry, note: "x" }], ["auth as text", { ...entry, auth: "x" }], ["auth as an array", { ...entry, auth: [] }],
+    ["a credential without a password", { ...entry, auth: { "r.test": { username: "u" } } }],
+    ["a credential with an extra field", { ...entry, auth: { "r.test": { username: "u", password: "p", auth: "dTpw" } } }],
+    ["a numeric password", { ...entry, auth: { "r.test": { username: "u", password: 1 } } }],
+  ];
+  for (const [name, document] of spoiled) {
+    const parsed = JSON.parse(JSON.stringify(document) ?? "null");
+    assert.equal(asCacheEntry(parsed), undefined, name);
   }
 });
 

@@ -8,9 +8,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
-import { wrapCommonJs } from "../src/code-cache.js";
-import { codeCacheChecksum } from "../src/code-cache-checksum.js";
-import { readMainSection } from "../src/main-section.js";
+import { codeCacheData, codeCacheFile, wrapCommonJs } from "../src/code-cache.js";
+import { readMainSection, readSections } from "../src/bundle-sections.js";
 import { BUNDLE } from "./helpers/paths.js";
 import { runBundle, type BundleRun } from "./helpers/run-bundle.js";
 import { startAwsServer } from "./helpers/aws-server.js";
@@ -55,13 +54,14 @@ function answered(run: BundleRun) {
   return response;
 }
 
-/** A code cache file as boot.ts reads it: header (magic, length, checksum) right, and V8 accepts the data for the bundle's main code. */
+/** A code cache file as boot.ts reads it: header (magic, length) right, two equal copies, and V8 accepts the data for the bundle's main code. */
 function assertUsable(file: string): void {
   const bytes = fs.readFileSync(file);
-  const data = bytes.subarray(16);
-  assert.equal(bytes.readUInt32LE(0), 0x31786d63, "magic");
-  assert.equal(bytes.readUInt32LE(4), data.length, "length");
-  assert.deepEqual([bytes.readUInt32LE(8), bytes.readUInt32LE(12)], codeCacheChecksum(data), "checksum");
+  const length = bytes.readUInt32LE(4);
+  assert.equal(bytes.readUInt32LE(0), 0x32786d63, "magic");
+  assert.equal(bytes.length, 8 + 2 * length, "length");
+  const data = bytes.subarray(8, 8 + length);
+  assert.ok(data.equals(bytes.subarray(8 + length)), "two equal copies");
   const script = new vm.Script(wrapCommonJs(readMainSection(BUNDLE)!), { filename: BUNDLE, cachedData: data });
   assert.equal(script.cachedDataRejected, false, "V8 accepts it");
 }
@@ -151,11 +151,11 @@ test("the code caches are named for a hash of the main code and every deferred m
   // under an unchanged main code would run its old code, if the name held the main code alone.
   const bundle = fs.readFileSync(BUNDLE, "latin1");
   const main = readMainSection(BUNDLE)!;
-  const [, offset, length] = /\n\/\/@credmux-main-at (\d+) (\d+)\n$/.exec(bundle)!;
-  const start = Number(offset) + Number(length) + "\n*/".length;
-  const end = bundle.lastIndexOf("\n//@credmux-main-at ");
-  const sections = bundle.slice(start, end).split(/(?=\n\/\/@credmux-deferred )/);
-  assert.ok(sections.length >= 8, `deferred sections: ${sections.length}`);
+  const index = /\n\/\/@credmux-sections ([^\n]*)\n$/.exec(bundle)![1]!.split(" ");
+  const names = index.filter((_, i) => i % 3 === 0 && index[i] !== "main");
+  assert.ok(names.length >= 8, `deferred sections: ${names}`);
+  const texts = readSections(BUNDLE, names)!;
+  const sections = names.map((name) => `\n//@credmux-deferred ${name} ${texts.get(name)!.toString("latin1")}`);
   const hash = crypto.createHash("sha256");
   for (const part of [main, ...sections]) hash.update(part).update("\0");
   const s = setup(undefined);
@@ -163,9 +163,25 @@ test("the code caches are named for a hash of the main code and every deferred m
   assert.equal(mainCache(s.cacheDir), `code-${hash.digest("hex").slice(0, 16)}-main-${process.version}-${process.arch}.v8`);
 });
 
+test("the bundle's index gives every section's bytes: the main code and each deferred module's line", () => {
+  const bundle = fs.readFileSync(BUNDLE, "latin1");
+  const index = /\n\/\/@credmux-sections ([^\n]*)\n$/.exec(bundle)![1]!.split(" ");
+  for (let i = 0; i < index.length; i += 3) {
+    const [name, offset, length] = [index[i]!, Number(index[i + 1]), Number(index[i + 2])];
+    const text = readSections(BUNDLE, [name])!.get(name)!.toString("latin1");
+    assert.equal(text, bundle.slice(offset, offset + length), name);
+    if (name === "main") assert.ok(bundle.slice(0, offset).endsWith("\n/*@credmux-main\n") && bundle.startsWith("\n*/", offset + length), "main: the block comment's body");
+    else assert.ok(bundle.slice(0, offset).endsWith(`\n//@credmux-deferred ${name} `) && /^(br|raw) [A-Za-z0-9+/=]+$/.test(text) && bundle[offset + length] === "\n", `${name}: a whole line's ENCODING DATA`);
+  }
+  assert.deepEqual([...readSections(BUNDLE, ["no-such-section"])!.keys()], []);
+  const plain = path.join(tempDir(), "plain.cjs");
+  fs.writeFileSync(plain, "module.exports = 1;\n");
+  assert.equal(readSections(plain, ["main"]), undefined, "a file without an index");
+});
+
 test("a corrupt, truncated or other build's code cache costs a compile, never an answer, and is replaced", async () => {
   for (const spoil of [
-    // V8 does not checksum a code cache: deserialized, these would crash it or run other code.
+    // V8 does not check a code cache's integrity: deserialized, these would crash it or run other code.
     (data: Buffer) => Buffer.from(data.map((byte, i) => (i > 64 ? byte ^ 0x5a : byte))),
     (data: Buffer) => Buffer.from(data.map((byte, i) => (i === Math.floor(data.length / 2) ? byte ^ 0x01 : byte))),
     (data: Buffer) => data.subarray(0, Math.floor(data.length / 3)),
@@ -225,44 +241,24 @@ test("the AWS SDK and the ECR provider get code caches of their own, and answer 
   assert.deepEqual(server.refusals(), []);
 });
 
-test("the code cache checksum tells every single-bit flip, at any alignment", () => {
-  const data = new Uint8Array(4099).map((_, i) => (i * 131 + 7) & 0xff);
-  const base = codeCacheChecksum(data);
-  for (let i = 0; i < data.length; i += 97) {
-    for (const bit of [0, 3, 7]) {
-      const flipped = data.slice();
+test("a code cache file is used only when its two copies agree: every single-bit flip anywhere in it is refused", () => {
+  const data = Buffer.from(new Uint8Array(1031).map((_, i) => (i * 131 + 7) & 0xff));
+  const file = codeCacheFile(data);
+  const same = (read: Uint8Array | undefined) => read !== undefined && data.equals(read);
+  assert.ok(same(codeCacheData(file, true)));
+  for (let i = 0; i < file.length; i++) {
+    for (let bit = 0; bit < 8; bit++) {
+      const flipped = Buffer.from(file);
       flipped[i]! ^= 1 << bit;
-      assert.notDeepEqual(codeCacheChecksum(flipped), base, `byte ${i} bit ${bit}`);
+      assert.equal(codeCacheData(flipped, true), undefined, `byte ${i} bit ${bit}`);
     }
   }
-  const unaligned = new Uint8Array(data.length + 1).subarray(1);
-  unaligned.set(data);
-  assert.deepEqual(codeCacheChecksum(unaligned), base);
-});
-
-/** The checksum as src/code-cache-checksum.ts's WebAssembly computes it, in plain JavaScript. */
-function checksumReference(bytes: Uint8Array): [number, number] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const words = bytes.length >>> 2;
-  let a = 0x811c9dc5 ^ bytes.length;
-  let b = 0x9e3779b9;
-  for (let i = 0; i < words; i++) {
-    const word = view.getUint32(i * 4, true);
-    a = Math.imul(a ^ word, 0x01000193);
-    b = Math.imul((b ^ word) + ((b << 5) | (b >>> 27)), 0x85ebca6b);
+  for (const length of [0, 8, file.length - 1, file.length + 1]) {
+    const cut = Buffer.alloc(length);
+    file.copy(cut, 0, 0, Math.min(length, file.length));
+    assert.equal(codeCacheData(cut, true), undefined, `${length} bytes`);
   }
-  for (let i = words * 4; i < bytes.length; i++) {
-    a = Math.imul(a ^ bytes[i]!, 0x01000193);
-    b = Math.imul(b ^ bytes[i]!, 0x85ebca6b);
-  }
-  return [a >>> 0, (b ^ (b >>> 16)) >>> 0];
-}
-
-test("the WebAssembly checksum equals its JavaScript reference at every length around word and page edges", () => {
-  let seed = 12345;
-  const random = () => (seed = Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 24;
-  for (const length of [0, 1, 2, 3, 4, 5, 7, 8, 9, 1023, 65535, 65536, 65537, 131075, 200_001]) {
-    const data = new Uint8Array(length).map(random);
-    assert.deepEqual(codeCacheChecksum(data), checksumReference(data), `length ${length}`);
-  }
+  const unaligned = new Uint8Array(file.length + 1).subarray(1);
+  unaligned.set(file);
+  assert.ok(same(codeCacheData(unaligned, true)), "at any alignment");
 });
