@@ -9,6 +9,7 @@ import * as z from "../src/schema.js";
 import { httpJson, withRetries, HttpStatusError } from "../src/http-client.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
 import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
+import { GCP_REGISTRY_KEYS } from "./gcp-registries.js";
 
 const TYPE = "gcp";
 /** The metadata server by address, as Google's client libraries do: no DNS lookup that could hang. */
@@ -19,9 +20,6 @@ const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
 const USER_AGENT = "credmux gcp image pull";
 /** The username Google documents for an OAuth access token as a registry password. */
 const USERNAME = "oauth2accesstoken";
-
-/** The registries Google's tokens are for (upstream's containerRegistryUrls), besides the image's own. */
-export const GCP_REGISTRY_KEYS: readonly string[] = ["container.cloud.google.com", "gcr.io", "*.gcr.io", "*.pkg.dev"];
 
 const nonEmpty = z.string().check(z.minLength(1));
 const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));

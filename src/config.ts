@@ -12,7 +12,7 @@ import { parseGoURL } from "./go-url.js";
 import { loadDeferred } from "./deferred.js";
 import { LOG_LEVELS, type LogLevel } from "./log.js";
 import type { ProviderDefinition, SchemaIssue } from "./provider.js";
-import { loadProviderDefinition } from "./provider-loader.js";
+import { builtinProvider, loadProviderDefinition } from "./provider-loader.js";
 
 export const CONFIG_API_VERSION = "credmux/v1alpha1";
 const MAX_CONFIG_BYTES = 1 << 20;
@@ -33,7 +33,13 @@ export interface ProviderConfig {
   tokenAttributes?: TokenAttributes;
   /** The provider's own fields, validated by its definition's schema. */
   options: unknown;
-  definition: ProviderDefinition<unknown>;
+  /** Whether its answers go through the credential cache (the definition's cacheable). */
+  cacheable: boolean;
+  /**
+   * Its definition: loaded while validating, or for a config noted as valid when a request first
+   * needs the provider, so that an answer from the credential cache never loads it.
+   */
+  definition(): Promise<ProviderDefinition<unknown>>;
 }
 
 export interface MirrorRule {
@@ -260,15 +266,28 @@ async function validateConfig(document: unknown, absolute: string, shown: string
     seen.set(name, index);
     const rest: Record<string, unknown> = { ...entry };
     for (const field of COMMON_PROVIDER_FIELDS) delete rest[field];
-    const definition = await loadProviderDefinition(type, rest, { dir, shown, at: formatPath(at, document) });
-    if (type === "module") delete rest.module;
+    const where = { dir, shown, at: formatPath(at, document) };
+    let definition: () => Promise<ProviderDefinition<unknown>>;
+    let described: Pick<ProviderDefinition<unknown>, "cacheable" | "defaultMatchImages">;
     let options: unknown = rest;
-    if (definition.options && !(known && type !== "module")) {
-      const checked = definition.options.safeParse(rest, { reportInput: true });
-      if (!checked.success) throw configError(shown, describeIssues(checked.error.issues, at, document));
-      options = checked.data;
+    const builtin = known && type !== "module" ? builtinProvider(type) : undefined;
+    if (builtin) {
+      // This text was validated before: its options need no check, and the registry tells the rest.
+      let loading: Promise<ProviderDefinition<unknown>> | undefined;
+      definition = () => (loading ??= loadProviderDefinition(type, rest, where));
+      described = builtin;
+    } else {
+      const loaded = await loadProviderDefinition(type, rest, where);
+      if (type === "module") delete rest.module;
+      if (loaded.options) {
+        const checked = loaded.options.safeParse(rest, { reportInput: true });
+        if (!checked.success) throw configError(shown, describeIssues(checked.error.issues, at, document));
+        options = checked.data;
+      }
+      definition = () => Promise.resolve(loaded);
+      described = loaded;
     }
-    const patterns = matchImages ?? definition.defaultMatchImages;
+    const patterns = matchImages ?? described.defaultMatchImages;
     if (!patterns || patterns.length === 0) {
       throw configError(shown, `${formatPath([...at, "matchImages"], document)}: missing; type "${type}" has no default patterns, so the registries this provider serves must be listed`);
     }
@@ -279,7 +298,8 @@ async function validateConfig(document: unknown, absolute: string, shown: string
       matchImages: [...patterns],
       ...(tokenAttributes ? { tokenAttributes } : {}),
       options,
-      definition: definition as ProviderDefinition<unknown>,
+      cacheable: described.cacheable !== false,
+      definition,
     });
   }
   const timeoutMs = parseGoDuration(file.defaults?.timeout ?? "20s")!;

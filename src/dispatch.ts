@@ -2,6 +2,7 @@
 // ask them under one deadline, keep only the keys each is entitled to give for this image, and
 // merge their answers into one kubelet response.
 import { describeDuration } from "./duration.js";
+import { Deadline } from "./deadline.js";
 import { CredmuxError, describeError } from "./errors.js";
 import { normalizeImageName, type ImageName } from "./image-name.js";
 import { keyWithinPatterns, lookupCredentials, matchImage, normalizeAuthKey, registryOf, urlsMatchStr } from "./match.js";
@@ -89,15 +90,11 @@ export class Dispatcher {
       });
     }
 
-    const deadline = new AbortController();
-    const timeoutMs = this.#config.defaults.timeoutMs;
-    // Not unref()'d: a provider stuck on a promise with no I/O behind it would otherwise let the
-    // process exit 0 with no answer.
-    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const deadline = new Deadline(this.#config.defaults.timeoutMs);
     try {
-      await Promise.all(asked.map((outcome) => this.#ask(outcome, image, request, deadline.signal)));
+      await Promise.all(asked.map((outcome) => this.#ask(outcome, image, request, deadline)));
     } finally {
-      clearTimeout(timer);
+      deadline.stop();
     }
 
     const failed = asked.find((outcome) => outcome.error);
@@ -165,18 +162,20 @@ export class Dispatcher {
     return "Registry";
   }
 
-  async #ask(outcome: ProviderOutcome, image: ImageName, request: KubeletRequest, signal: AbortSignal): Promise<void> {
+  async #ask(outcome: ProviderOutcome, image: ImageName, request: KubeletRequest, deadline: Deadline): Promise<void> {
     const { provider } = outcome;
     const started = this.#context.now();
     try {
-      const fn = this.#instance(provider);
       const providerRequest: CredentialRequest = { image: image.name, registry: image.registry, apiVersion: request.apiVersion };
       if (provider.tokenAttributes && request.serviceAccountToken) {
         providerRequest.serviceAccountToken = request.serviceAccountToken;
         if (request.serviceAccountAnnotations) providerRequest.serviceAccountAnnotations = { ...request.serviceAccountAnnotations };
       }
+      // Only a request the cache cannot answer loads the provider and starts the deadline.
       const upstream = async () => {
-        const answer = await withDeadline(fn(providerRequest, signal), signal, provider, this.#config.defaults.timeoutMs);
+        deadline.start();
+        const fn = await this.#instance(provider);
+        const answer = await withDeadline(fn(providerRequest, deadline.signal), deadline, provider);
         checkResult(answer, provider);
         for (const entry of Object.values(answer.auth)) this.#context.secrets.addCredential(entry.username, entry.password);
         if (request.serviceAccountToken && provider.tokenAttributes?.cacheType !== "Token" &&
@@ -188,10 +187,10 @@ export class Dispatcher {
       };
       const { cache } = this.#context;
       let result: ProviderResult;
-      if (cache && provider.definition.cacheable !== false) {
+      if (cache && provider.cacheable) {
         const identity = cacheIdentity(provider, providerRequest);
         const keys = { registry: makeCacheKey(provider.name, image.registry, identity), image: makeCacheKey(provider.name, image.name, identity) };
-        const answer = await cache.fetch(keys, upstream, (fetched) => this.#lifetime(fetched), signal);
+        const answer = await cache.fetch(keys, upstream, (fetched) => this.#lifetime(fetched), deadline);
         result = answer.result;
         outcome.source = answer.source;
         for (const entry of Object.values(result.auth)) this.#context.secrets.addCredential(entry.username, entry.password);
@@ -224,7 +223,7 @@ export class Dispatcher {
     return Math.max(Math.min(1000, remaining), Math.floor(remaining / 2));
   }
 
-  #instance(provider: ProviderConfig): ProviderFunction {
+  async #instance(provider: ProviderConfig): Promise<ProviderFunction> {
     let fn = this.#instances.get(provider.name);
     if (!fn) {
       const env: ProviderEnv = {
@@ -237,7 +236,7 @@ export class Dispatcher {
         cwd: this.#context.cwd,
         configDir: this.#config.dir,
       };
-      fn = provider.definition.create(provider.options, env);
+      fn = (await provider.definition()).create(provider.options, env);
       this.#instances.set(provider.name, fn);
     }
     return fn;
@@ -270,17 +269,15 @@ const DEADLINE_GRACE_MS = 100;
  * right after it with a reason naming the call and endpoint that hung, which says more than the
  * dispatcher can: that reason is used if it comes within a moment.
  */
-function withDeadline<T>(work: Promise<T>, signal: AbortSignal, provider: ProviderConfig, timeoutMs: number): Promise<T> {
+function withDeadline<T>(work: Promise<T>, deadline: Deadline, provider: ProviderConfig): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let grace: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      grace = setTimeout(() => reject(new ProviderError(`no answer within ${describeDuration(timeoutMs)}`,
+    const cancel = deadline.onPass(() => {
+      grace = setTimeout(() => reject(new ProviderError(`no answer within ${describeDuration(deadline.timeoutMs)}`,
         "the deadline is defaults.timeout; check that the provider's upstream is reachable")), DEADLINE_GRACE_MS);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+    });
     const settle = () => {
-      signal.removeEventListener("abort", onAbort);
+      cancel();
       clearTimeout(grace);
     };
     work.then(

@@ -8,7 +8,8 @@ import type { ProviderConfig } from "../src/config.js";
 const jwt = (claims: object) => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.c2lnbmF0dXJl`;
 const account = (uid: string, extra: object = {}) => jwt({ sub: "system:serviceaccount:team:puller", "kubernetes.io": { serviceaccount: { name: "puller", uid } }, ...extra });
 const provider = (cacheType?: "ServiceAccount" | "Token"): ProviderConfig => ({
-  name: "p", type: "t", matchImages: ["r.test"], options: {}, definition: { type: "t", create: () => async () => ({ auth: {} }) },
+  name: "p", type: "t", matchImages: ["r.test"], options: {}, cacheable: true,
+  definition: async () => ({ type: "t", create: () => async () => ({ auth: {} }) }),
   ...(cacheType ? { tokenAttributes: { serviceAccountTokenAudience: "a", cacheType, requireServiceAccount: true } } : {}),
 });
 const request = (token?: string, annotations?: Record<string, string>) => ({

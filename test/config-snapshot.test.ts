@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
-import { loadConfig } from "../src/config.js";
+import { loadConfig, type Config } from "../src/config.js";
+import { loadProviderDefinition } from "../src/provider-loader.js";
+import { builtinProviders } from "../providers/registry.js";
 import { ConfigSnapshots } from "../src/config-snapshot.js";
 import { REPO_ROOT } from "./helpers/paths.js";
 import { runBundle } from "./helpers/run-bundle.js";
@@ -18,11 +20,16 @@ const V1 = "credentialprovider.kubelet.k8s.io/v1";
 
 /** Loads twice with notes (validating and noting, then from the note) and once without; all three must agree. */
 async function loadThreeWays(file: string) {
-  const validated = await loadConfig(file);
+  const validated = await settled(await loadConfig(file));
   let noted = 0;
-  const first = await loadConfig(file, undefined, { snapshotBuildId: BUILD, onNoted: () => noted++ });
-  const fromNote = await loadConfig(file, undefined, { snapshotBuildId: BUILD, onNoted: () => noted++ });
+  const first = await settled(await loadConfig(file, undefined, { snapshotBuildId: BUILD, onNoted: () => noted++ }));
+  const fromNote = await settled(await loadConfig(file, undefined, { snapshotBuildId: BUILD, onNoted: () => noted++ }));
   return { validated, first, fromNote, noted };
+}
+
+/** A config with each provider's definition loaded: from a note, a built-in's is loaded only when asked. */
+async function settled(config: Config) {
+  return { ...config, providers: await Promise.all(config.providers.map(async (provider) => ({ ...provider, definition: await provider.definition() }))) };
 }
 
 /** The configs this project ships and tests with, as JSON in dir with their cache.dir there: those that validate. */
@@ -62,6 +69,15 @@ test("a config loaded from its note is the Config validating it gives, for every
     compared++;
   }
   assert.ok(compared >= 8, `configs compared: ${compared}`);
+});
+
+test("the provider registry says of each built-in what its definition says: cacheable, and its default patterns", async () => {
+  for (const [type, builtin] of Object.entries(builtinProviders)) {
+    const definition = await loadProviderDefinition(type, {}, { dir: ".", shown: "test", at: "providers[0]" });
+    assert.equal(definition.type, type);
+    assert.equal(builtin.cacheable, definition.cacheable !== false, `${type}: cacheable`);
+    assert.deepEqual(builtin.defaultMatchImages, definition.defaultMatchImages, `${type}: defaultMatchImages`);
+  }
 });
 
 test("an edited config is validated again: an invalid edit is reported as it would be with no note", async () => {

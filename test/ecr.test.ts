@@ -117,7 +117,7 @@ test("a request for another provider does not load the AWS SDK, though an ecr pr
     ],
   }));
   // Loading the config loaded the ecr provider's module: it must not have pulled in the SDK either.
-  assert.equal(config.providers[1]!.definition.type, "ecr");
+  assert.equal((await config.providers[1]!.definition()).type, "ecr");
   assert.deepEqual(loadedAwsSdk(), []);
   const dispatcher = new Dispatcher(config, { log: new CaptureLog(), secrets: new SecretSet(), now: Date.now, env: {}, cwd: dir });
   const resolution = await dispatcher.resolve({ apiVersion: V1, image: "registry.example.test/team/app" });
@@ -459,6 +459,28 @@ test("the disk cache serves the next exec without calling AWS, and nothing secre
   const password = s.server.passwords[0]!;
   assert.ok(!secondRun.stderr.includes(password));
   assert.ok(!secondRun.stderr.includes(NODE_KEY.secretAccessKey));
+});
+
+test("an exec the disk cache answers, on a config noted as valid, loads neither the ECR provider nor the AWS SDK", async () => {
+  const s = await setup();
+  const cacheDir = path.join(s.dir, "cache");
+  await fs.promises.writeFile(s.config, JSON.stringify({ ...JSON.parse(fs.readFileSync(s.config, "utf8")), cache: { dir: cacheDir } }));
+  const loads = path.join(s.dir, "deferred-loads.txt");
+  const env = { NODE_OPTIONS: `--require ${path.join(FIXTURES, "ecr", "record-deferred-loads.js")}`, CREDMUX_TEST_DEFERRED_LOG: loads };
+  const loadsOf = async (image: string) => {
+    fs.rmSync(loads, { force: true });
+    const run = answer(await exec(s, image, { env }));
+    return { run, loaded: fs.existsSync(loads) ? fs.readFileSync(loads, "utf8").split("\n").filter(Boolean).sort() : [] };
+  };
+  // The first exec validates the config (loading the provider) and notes it; the second is a miss.
+  const first = await loadsOf(`${PRIVATE}/team/app`);
+  assert.deepEqual(first.loaded, ["aws-sdk", "provider:ecr"]);
+  const miss = await loadsOf(`${CROSS_ACCOUNT.replace("444455556666", "111122223333")}/team/app`);
+  assert.deepEqual(miss.loaded, ["aws-sdk", "provider:ecr"]);
+  const hit = await loadsOf(`${PRIVATE}/other/app`);
+  assert.deepEqual(hit.loaded, []);
+  assert.deepEqual(hit.run.auth, first.run.auth);
+  assert.equal(s.server.calls("ecr:GetAuthorizationToken"), 2);
 });
 
 test("a failing exec prints one stderr line on Node 20: the SDK's Node version notice is off", async () => {

@@ -213,7 +213,7 @@ async function loadWritten(contents: string | Buffer, extension = "yaml"): Promi
   fs.writeFileSync(file, contents);
   try {
     const config = await expectTypedRejection("config", () => loadConfig(file));
-    if (config !== undefined) checkLoaded(config as Awaited<ReturnType<typeof loadConfig>>);
+    if (config !== undefined) await checkLoaded(config as Awaited<ReturnType<typeof loadConfig>>);
     return config !== undefined;
   } finally {
     fs.rmSync(file, { force: true });
@@ -221,11 +221,11 @@ async function loadWritten(contents: string | Buffer, extension = "yaml"): Promi
 }
 
 /** What a loaded config promises the rest of credmux, whatever the file held. */
-function checkLoaded(config: Awaited<ReturnType<typeof loadConfig>>): void {
+async function checkLoaded(config: Awaited<ReturnType<typeof loadConfig>>): Promise<void> {
   assert.ok(config.providers.length > 0);
   for (const provider of config.providers) {
     assert.ok(provider.matchImages.length > 0 && provider.matchImages.every((pattern) => typeof pattern === "string" && pattern !== ""));
-    assert.equal(typeof provider.definition.create, "function");
+    assert.equal(typeof (await provider.definition()).create, "function");
   }
   const { timeoutMs, cacheDurationMs, expiryMarginMs } = config.defaults;
   assert.ok(timeoutMs > 0 && timeoutMs < 60_000);

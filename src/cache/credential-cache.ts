@@ -1,6 +1,7 @@
 // The credential cache in front of every cacheable provider: memory, then disk, then the provider
 // itself, with one upstream fetch per key across concurrent execs, and a still-valid cached
 // credential served when the upstream fails.
+import type { Deadline } from "../deadline.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ProviderResult } from "../provider.js";
@@ -55,7 +56,7 @@ export class CredentialCache {
     keys: { registry: CacheKey; image: CacheKey },
     upstream: () => Promise<ProviderResult>,
     freshFor: (result: ProviderResult) => number,
-    signal: AbortSignal,
+    deadline: Deadline,
   ): Promise<CachedAnswer> {
     const lookup = [keys.image, keys.registry];
     let stale: CacheEntry | undefined;
@@ -74,7 +75,8 @@ export class CredentialCache {
     const waitUntil = this.#now() + this.#settings.timeoutMs / 2;
     let attempt = disk?.tryLock(keys.registry, this.#settings.timeoutMs) ?? "unavailable";
     // Another exec is fetching this key: wait for its entry rather than call the upstream too.
-    while (disk && attempt === "held" && this.#now() < waitUntil && !signal.aborted) {
+    if (attempt === "held") deadline.start();
+    while (disk && attempt === "held" && this.#now() < waitUntil && !deadline.passed) {
       await sleep(POLL_MS + Math.random() * POLL_MS);
       for (const key of lookup) {
         const entry = disk.read(key);
