@@ -19,35 +19,38 @@ export const DEFAULT_ROLE_ANNOTATIONS: readonly string[] = ["eks.amazonaws.com/e
 const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
-const duration = (what: string) => z.string().check(z.refine((text) => (parseGoDuration(text) ?? 0) > 0, {
-  message: `expected ${what} as a Go duration above 0, such as "5s" or "500ms"`,
-}));
-const endpointUrl = z.string().check(z.regex(/^https?:\/\/[^/\s]+/, { message: "expected an http:// or https:// URL" }));
-
-const options = z.strictObject({
-  /** The region for hosts the patterns match that are not ECR hosts (pull-through mirrors); default: the SDK's. */
-  region: z.optional(z.string().check(z.minLength(1))),
-  /** Registry account id to the IAM role assumed (STS AssumeRole) before asking that account's ECR. */
-  roles: z.optional(z.record(
-    z.string().check(z.regex(ACCOUNT_ID, { message: "expected a 12-digit AWS account id" })),
-    z.string().check(z.regex(ROLE_ARN, { message: "expected an IAM role ARN, arn:aws:iam::<account>:role/<name>" })),
-  )),
-  /** Service-account mode: the annotations that may name the pod's role, first found wins. */
-  roleAnnotations: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
-  /** Service-account mode without a role annotation: use the node's credentials, or fail (default). */
-  fallback: z.optional(z.enum(["node", "fail"])),
-  /** Attempts per AWS call; throttling, 5xx and timeouts are retried with jittered backoff (default 3). */
-  maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(10))),
-  /** Per attempt (default 5s): three of them fit the default 20s deadline. */
-  requestTimeout: z.optional(duration("the time one attempt of an AWS call may take")),
-  /** Per instance-metadata request of the default credential chain (default 1s). */
-  imdsTimeout: z.optional(duration("the time one instance-metadata request may take")),
-  /** Let the default chain fall back to IMDSv1 when no IMDSv2 token comes (default false). */
-  imdsV1Fallback: z.optional(z.boolean()),
-  /** Endpoints for ECR, ECR Public and STS; otherwise AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, or the host's own. */
-  endpoint: z.optional(endpointUrl),
-  publicEndpoint: z.optional(endpointUrl),
-  stsEndpoint: z.optional(endpointUrl),
+// Built when first parsed: an exec whose config was validated before (src/config-snapshot.ts) never
+// parses it, and building it cost each ECR cache miss a millisecond.
+const options = z.lazy(() => {
+  const duration = (what: string) => z.string().check(z.refine((text) => (parseGoDuration(text) ?? 0) > 0, {
+    message: `expected ${what} as a Go duration above 0, such as "5s" or "500ms"`,
+  }));
+  const endpointUrl = z.string().check(z.regex(/^https?:\/\/[^/\s]+/, { message: "expected an http:// or https:// URL" }));
+  return z.strictObject({
+    /** The region for hosts the patterns match that are not ECR hosts (pull-through mirrors); default: the SDK's. */
+    region: z.optional(z.string().check(z.minLength(1))),
+    /** Registry account id to the IAM role assumed (STS AssumeRole) before asking that account's ECR. */
+    roles: z.optional(z.record(
+      z.string().check(z.regex(ACCOUNT_ID, { message: "expected a 12-digit AWS account id" })),
+      z.string().check(z.regex(ROLE_ARN, { message: "expected an IAM role ARN, arn:aws:iam::<account>:role/<name>" })),
+    )),
+    /** Service-account mode: the annotations that may name the pod's role, first found wins. */
+    roleAnnotations: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+    /** Service-account mode without a role annotation: use the node's credentials, or fail (default). */
+    fallback: z.optional(z.enum(["node", "fail"])),
+    /** Attempts per AWS call; throttling, 5xx and timeouts are retried with jittered backoff (default 3). */
+    maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(10))),
+    /** Per attempt (default 5s): three of them fit the default 20s deadline. */
+    requestTimeout: z.optional(duration("the time one attempt of an AWS call may take")),
+    /** Per instance-metadata request of the default credential chain (default 1s). */
+    imdsTimeout: z.optional(duration("the time one instance-metadata request may take")),
+    /** Let the default chain fall back to IMDSv1 when no IMDSv2 token comes (default false). */
+    imdsV1Fallback: z.optional(z.boolean()),
+    /** Endpoints for ECR, ECR Public and STS; otherwise AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, or the host's own. */
+    endpoint: z.optional(endpointUrl),
+    publicEndpoint: z.optional(endpointUrl),
+    stsEndpoint: z.optional(endpointUrl),
+  });
 });
 type Options = z.infer<typeof options>;
 

@@ -7,7 +7,7 @@
 import path from "node:path";
 import { bootHost } from "./boot-host.js";
 import { readSections } from "./bundle-sections.js";
-import { compileCommonJs } from "./code-cache.js";
+import { compileCommonJs, type CodeCacheStore } from "./code-cache.js";
 
 /** The dependencies build.mjs knows how to defer; keep in step with DEFERRED in build.mjs. */
 export type DeferredName = "yaml" | "pino" | "lru-cache" | "aws-sdk";
@@ -42,7 +42,9 @@ function requireFromDisk(name: DeferredName): unknown {
 }
 
 function compileDeferred(name: string, coreModules?: Readonly<Record<string, unknown>>): unknown {
-  const source = readSeaAsset(name) ?? readDeferredSource(name);
+  // With the code caches boot.ts keeps (none when the main code was not compiled by it).
+  const host = bootHost() ?? { codeCache: undefined, buildId: "", importModule: (specifier: string) => import(specifier) };
+  const source = readSeaAsset(name) ?? readDeferredSource(name, host.codeCache);
   // A plain module object and this code's own require(), for the built-ins a deferred module needs:
   // a node:module Module would cost loading node:module, 0.4 ms of the exec.
   const mod = { exports: {} as unknown };
@@ -56,8 +58,6 @@ function compileDeferred(name: string, coreModules?: Readonly<Record<string, unk
       return core;
     }) as NodeJS.Require;
   }
-  // With the code caches boot.ts keeps (none when the main code was not compiled by it).
-  const host = bootHost() ?? { codeCache: undefined, buildId: "", importModule: (specifier: string) => import(specifier) };
   const filename = `${__filename}#${name}`;
   compileCommonJs(host, name, source, filename).call(mod.exports, mod.exports, requireModule, mod as NodeJS.Module, filename, path.dirname(__filename), host);
   return mod.exports;
@@ -102,14 +102,22 @@ function readSeaAsset(name: string): string | undefined {
   }
 }
 
-/** A deferred section's text is `ENCODING DATA` (src/bundle-sections.ts): br (brotli, base64) or raw (base64). */
-function readDeferredSource(name: string): string {
+/**
+ * A deferred section's text is `ENCODING DATA` (src/bundle-sections.ts): br (brotli, base64) or raw
+ * (base64). A decompressed text is handed to the code cache store, which keeps it for the next exec;
+ * the text it kept is used instead of decompressing again.
+ */
+function readDeferredSource(name: string, store: CodeCacheStore | undefined): string {
   const text = readSections(__filename, [name])?.get(name)?.toString("latin1");
   if (text === undefined) throw new Error(`the bundle ${__filename} has no deferred module ${name}; rebuild it with build.mjs`);
   const space = text.indexOf(" ");
-  const bytes = Buffer.from(text.slice(space + 1), "base64");
+  const data = text.slice(space + 1);
   // Small chunks (providers) are stored uncompressed: loading zlib would cost more than it saves.
-  if (text.slice(0, space) === "raw") return bytes.toString("utf8");
+  if (text.slice(0, space) === "raw") return Buffer.from(data, "base64").toString("utf8");
+  const kept = store?.readSource(name);
+  if (kept !== undefined) return kept;
   const zlib = require("node:zlib") as typeof import("node:zlib");
-  return zlib.brotliDecompressSync(bytes).toString("utf8");
+  const source = zlib.brotliDecompressSync(Buffer.from(data, "base64")).toString("utf8");
+  store?.decompressed(name, source);
+  return source;
 }

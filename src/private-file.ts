@@ -44,7 +44,8 @@ export function readPrivateFile(file: string, maxBytes: number): Uint8Array | un
   try {
     const stat = fs.fstatSync(fd);
     if (untrustedFileReason(stat) !== undefined || stat.size === 0 || stat.size > maxBytes) return undefined;
-    const bytes = new Uint8Array(stat.size);
+    // Not zero-filled: every byte is read over, or the file is refused.
+    const bytes = Buffer.allocUnsafe(stat.size);
     return fs.readSync(fd, bytes, 0, bytes.length, 0) === bytes.length ? bytes : undefined;
   } catch {
     return undefined;
