@@ -15,13 +15,14 @@ const MAX_FILE_BYTES = 1 << 20;
 
 // Built when first parsed: this provider is part of every exec's code, and an exec whose config was
 // validated before (src/config-snapshot.ts) never parses it.
-const options = z.lazy(() => z.strictObject({
+const buildOptions = () => z.strictObject({
   /** Files merged in order (an earlier file's entry wins); default: the kubelet's search paths. */
   files: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
   /** The kubelet's --root-dir, first in its search path. */
   rootDir: z.optional(z.string().check(z.minLength(1))),
-}));
-type Options = z.infer<typeof options>;
+});
+const options = z.onFirstParse(buildOptions);
+type Options = z.infer<ReturnType<typeof buildOptions>>;
 
 /** A file found and read, with the entries it contributes, in file order. */
 interface DockerConfigFile {

@@ -21,7 +21,7 @@ const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 // Built when first parsed: an exec whose config was validated before (src/config-snapshot.ts) never
 // parses it, and building it cost each ECR cache miss a millisecond.
-const options = z.lazy(() => {
+const buildOptions = () => {
   const duration = (what: string) => z.string().check(z.refine((text) => (parseGoDuration(text) ?? 0) > 0, {
     message: `expected ${what} as a Go duration above 0, such as "5s" or "500ms"`,
   }));
@@ -51,8 +51,9 @@ const options = z.lazy(() => {
     publicEndpoint: z.optional(endpointUrl),
     stsEndpoint: z.optional(endpointUrl),
   });
-});
-type Options = z.infer<typeof options>;
+};
+const options = z.onFirstParse(buildOptions);
+type Options = z.infer<ReturnType<typeof buildOptions>>;
 
 /** AWS credentials as the SDK takes and STS gives them. */
 interface AwsCredentials {

@@ -1,12 +1,16 @@
 // One request's deadline (defaults.timeout), started only when something may wait on it: a request
 // the credential cache answers never starts one. An AbortController, its first timer and an
-// EventTarget listener cost about a millisecond of a 20 ms exec, so the timer starts on the first
-// start(), the AbortSignal is made on first use, and the dispatcher's own wait for the deadline is a
-// plain callback rather than a listener on the signal.
+// EventTarget listener cost about a millisecond of a 20 ms exec, so the AbortSignal is made on
+// first use, the dispatcher's own wait for the deadline is a plain callback rather than a listener
+// on the signal, and the timer is set once the promise jobs queued when the clock starts have run:
+// a provider that answers without waiting on anything (dockercfg reads its files synchronously)
+// has answered by then, and the exec is over before the timer would have been set.
 export class Deadline {
   readonly timeoutMs: number;
   #controller: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #started = false;
+  #stopped = false;
   #passed = false;
   readonly #onPass = new Set<() => void>();
 
@@ -16,10 +20,15 @@ export class Deadline {
 
   /** Starts the clock; later calls do nothing. */
   start(): void {
-    if (this.#timer !== undefined || this.#passed) return;
-    // Not unref()'d: a provider stuck on a promise with no I/O behind it would otherwise let the
-    // process exit 0 with no answer.
-    this.#timer = setTimeout(() => this.#pass(), this.timeoutMs);
+    if (this.#started) return;
+    this.#started = true;
+    // process.nextTick runs after the promise jobs queued now, and before any I/O is waited on.
+    process.nextTick(() => {
+      if (this.#stopped) return;
+      // Not unref()'d: a provider stuck on a promise with no I/O behind it would otherwise let the
+      // process exit 0 with no answer.
+      this.#timer = setTimeout(() => this.#pass(), this.timeoutMs);
+    });
   }
 
   /** Aborted when the deadline passes; starts the clock. */
@@ -46,7 +55,8 @@ export class Deadline {
 
   /** Stops the clock: the request is answered. */
   stop(): void {
-    clearTimeout(this.#timer);
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#onPass.clear();
   }
 
