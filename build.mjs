@@ -58,14 +58,21 @@ async function deferredSource(name) {
   });
 }
 
-async function bundleDeferred(name) {
-  const code = await deferredSource(name);
-  // Brotli, then base64 on one comment line: every exec reads and scans the whole file, and 750 KB
-  // of plain comments cost ~3 ms of that; compressed they are a third of the size.
+/**
+ * A deferred section: brotli, then base64 on one comment line. Every exec reads and scans the whole
+ * file, and 750 KB of plain comments cost ~3 ms of that; compressed they are a third of the size.
+ * Decompressing needs node:zlib, but only once per build: the text is kept beside the module's code
+ * cache (src/code-cache.ts).
+ */
+function compressedSection(name, code) {
   const compressed = zlib.brotliCompressSync(Buffer.from(code), {
     params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT },
   });
   return `\n//@credmux-deferred ${name} br ${compressed.toString("base64")}`;
+}
+
+async function bundleDeferred(name) {
+  return compressedSection(name, await deferredSource(name));
 }
 
 // Built-in providers other than dockercfg (the default path, kept in the main bundle) are deferred
@@ -108,9 +115,8 @@ export async function providerSource(type) {
   });
 }
 
-/** Providers are small: stored uncompressed, since loading zlib would cost more than it saves. */
 async function bundleProvider(type) {
-  return `\n//@credmux-deferred provider:${type} raw ${Buffer.from(await providerSource(type)).toString("base64")}`;
+  return compressedSection(`provider:${type}`, await providerSource(type));
 }
 
 /**
@@ -296,7 +302,7 @@ async function quietly(inject) {
 
 /**
  * The bundle cut up by its index line (src/bundle-sections.ts): its main code, and each deferred
- * module (`ENCODING DATA`) decoded, which become the single executable's assets.
+ * module (`br DATA`) decompressed, which become the single executable's assets.
  */
 function splitBundle(bundle) {
   const index = /\n\/\/@credmux-sections ([^\n]*)\n$/.exec(bundle);
@@ -312,10 +318,8 @@ function splitBundle(bundle) {
       continue;
     }
     const [encoding, data] = text.split(" ");
-    const bytes = Buffer.from(data, "base64");
-    if (encoding === "br") assets[name] = zlib.brotliDecompressSync(bytes).toString("utf8");
-    else if (encoding === "raw") assets[name] = bytes.toString("utf8");
-    else throw new Error(`sea: deferred section ${name} has the unknown encoding ${JSON.stringify(encoding)}`);
+    if (encoding !== "br") throw new Error(`sea: deferred section ${name} has the unknown encoding ${JSON.stringify(encoding)}`);
+    assets[name] = zlib.brotliDecompressSync(Buffer.from(data, "base64")).toString("utf8");
   }
   if (main === undefined) throw new Error("sea: dist/credmux.cjs's index has no main section");
   if (Object.keys(assets).length === 0) throw new Error("sea: dist/credmux.cjs has no deferred sections; src/deferred.ts and build.mjs disagree");

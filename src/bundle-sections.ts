@@ -1,9 +1,9 @@
 // The bundle's layout (build.mjs writes it):
 //   the start-up loader (boot.ts), the only code Node compiles;
 //   the main code, in a block comment, so that V8 only skims it, with every "*/" in it written "*\0/";
-//   each deferred module (src/deferred.ts) on a comment line `//@credmux-deferred NAME ENCODING DATA`;
+//   each deferred module (src/deferred.ts) on a comment line `//@credmux-deferred NAME br DATA`;
 //   a last line `//@credmux-sections NAME OFFSET LENGTH ...` giving where each section's text is
-//   ("main", and "ENCODING DATA" for each deferred module).
+//   ("main", and "br DATA" for each deferred module).
 // A reader reads the last line and the bytes of the sections it needs, never the whole file: the
 // bundle is 400 KB, and reading and scanning it whole cost a deferred module's load about a millisecond.
 import fs from "node:fs";

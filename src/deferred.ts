@@ -103,17 +103,15 @@ function readSeaAsset(name: string): string | undefined {
 }
 
 /**
- * A deferred section's text is `ENCODING DATA` (src/bundle-sections.ts): br (brotli, base64) or raw
- * (base64). A decompressed text is handed to the code cache store, which keeps it for the next exec;
- * the text it kept is used instead of decompressing again.
+ * A deferred section's text is `br DATA` (src/bundle-sections.ts): brotli, then base64. The text
+ * decompressed is handed to the code cache store, which keeps it for the next exec; the text it
+ * kept is used instead of decompressing again.
  */
 function readDeferredSource(name: string, store: CodeCacheStore | undefined): string {
   const text = readSections(__filename, [name])?.get(name)?.toString("latin1");
   if (text === undefined) throw new Error(`the bundle ${__filename} has no deferred module ${name}; rebuild it with build.mjs`);
-  const space = text.indexOf(" ");
-  const data = text.slice(space + 1);
-  // Small chunks (providers) are stored uncompressed: loading zlib would cost more than it saves.
-  if (text.slice(0, space) === "raw") return Buffer.from(data, "base64").toString("utf8");
+  const [encoding, data] = text.split(" ");
+  if (encoding !== "br" || data === undefined) throw new Error(`the bundle ${__filename} holds deferred module ${name} in an encoding this build does not read; rebuild it with build.mjs`);
   const kept = store?.readSource(name);
   if (kept !== undefined) return kept;
   const zlib = require("node:zlib") as typeof import("node:zlib");

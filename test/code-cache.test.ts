@@ -66,6 +66,7 @@ function assertUsable(file: string): void {
   assert.equal(script.cachedDataRejected, false, "V8 accepts it");
 }
 
+const codeCachesAndSources = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.startsWith("code-")).sort() : []);
 const codeCaches = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.startsWith("code-") && name.endsWith(".v8")).sort() : []);
 const mainCache = (dir: string) => codeCaches(dir).find((name) => name.includes("-main-"));
 
@@ -171,7 +172,7 @@ test("the bundle's index gives every section's bytes: the main code and each def
     const text = readSections(BUNDLE, [name])!.get(name)!.toString("latin1");
     assert.equal(text, bundle.slice(offset, offset + length), name);
     if (name === "main") assert.ok(bundle.slice(0, offset).endsWith("\n/*@credmux-main\n") && bundle.startsWith("\n*/", offset + length), "main: the block comment's body");
-    else assert.ok(bundle.slice(0, offset).endsWith(`\n//@credmux-deferred ${name} `) && /^(br|raw) [A-Za-z0-9+/=]+$/.test(text) && bundle[offset + length] === "\n", `${name}: a whole line's ENCODING DATA`);
+    else assert.ok(bundle.slice(0, offset).endsWith(`\n//@credmux-deferred ${name} `) && /^br [A-Za-z0-9+/=]+$/.test(text) && bundle[offset + length] === "\n", `${name}: a whole line's ENCODING DATA`);
   }
   assert.deepEqual([...readSections(BUNDLE, ["no-such-section"])!.keys()], []);
   const plain = path.join(tempDir(), "plain.cjs");
@@ -239,6 +240,31 @@ test("the AWS SDK and the ECR provider get code caches of their own, and answer 
   assert.equal(server.calls("ecr:GetAuthorizationToken"), 2);
   assert.deepEqual(Object.keys(answers[1]!), Object.keys(answers[0]!));
   assert.deepEqual(server.refusals(), []);
+});
+
+test("a deferred module's decompressed text is kept beside its code cache and used as it is; a spoiled one is ignored and replaced", async () => {
+  const dir = tempDir();
+  const cacheDir = path.join(dir, "cache");
+  fs.writeFileSync(path.join(dir, "token"), `${PASSWORD}\n`);
+  const config = writeConfig(dir, { cache: { dir: cacheDir }, providers: [{ name: "registry", type: "token", matchImages: ["registry.cc.test"], username: "cc", secretFile: "token" }] });
+  await warm(config);
+  const kept = () => codeCachesAndSources(cacheDir).filter((name) => name.endsWith(".js"));
+  const [source] = kept();
+  assert.ok(source?.includes("-provider-token-"), `kept: ${codeCachesAndSources(cacheDir)}`);
+  const file = path.join(cacheDir, source);
+  const good = fs.readFileSync(file);
+  assert.equal(good.readUInt32LE(0), 0x32786d63, "the code caches' format: magic, length, two copies");
+  const text = good.subarray(8, 8 + good.readUInt32LE(4)).toString("utf8");
+  assert.match(text, /secretFile/, "the provider's code");
+  const before = fs.statSync(file).mtimeMs;
+  answered(await plugin(config));
+  assert.equal(fs.statSync(file).mtimeMs, before, "used as it is, not written again");
+  // One byte of one copy changed: the text is decompressed from the bundle again and the file replaced.
+  const spoiled = Buffer.from(good);
+  spoiled[8 + Math.floor(text.length / 2)] ^= 0x20;
+  fs.writeFileSync(file, spoiled, { mode: 0o600 });
+  answered(await plugin(config));
+  assert.deepEqual(fs.readFileSync(file), good);
 });
 
 test("a code cache file is used only when its two copies agree: every single-bit flip anywhere in it is refused", () => {
