@@ -28,44 +28,49 @@ export const ACR_TOKEN_USERNAME = "00000000-0000-0000-0000-000000000000";
 const USER_AGENT = "credmux acr";
 const MAX_SECRET_FILE_BYTES = 64 * 1024;
 
-const nonEmpty = z.string().check(z.minLength(1));
-const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));
+// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
+// noted as valid (src/config-snapshot.ts) parses none.
+const buildOptions = () => {
+  const nonEmpty = z.string().check(z.minLength(1));
+  const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));
 
-const options = z.strictObject({
-  /** The node's own identity: its managed identity (default) or a service principal. */
-  credential: z.optional(z.enum(["managedIdentity", "servicePrincipal"])),
-  /** A user-assigned managed identity's client id, or the service principal's application id. */
-  clientId: z.optional(nonEmpty),
-  /** A user-assigned managed identity by its ARM resource id (instead of clientId). */
-  identityResourceId: z.optional(nonEmpty),
-  /** The service principal's tenant; the default tenant for workload identity. */
-  tenantId: z.optional(nonEmpty),
-  /** A file holding the service principal's client secret (relative to the config file). */
-  clientSecretFile: z.optional(nonEmpty),
-  workloadIdentity: z.optional(z.strictObject({
-    clientIdAnnotation: z.optional(nonEmpty),
-    tenantIdAnnotation: z.optional(nonEmpty),
-    /** Used when the service account lacks the annotation. */
+  return z.strictObject({
+    /** The node's own identity: its managed identity (default) or a service principal. */
+    credential: z.optional(z.enum(["managedIdentity", "servicePrincipal"])),
+    /** A user-assigned managed identity's client id, or the service principal's application id. */
     clientId: z.optional(nonEmpty),
+    /** A user-assigned managed identity by its ARM resource id (instead of clientId). */
+    identityResourceId: z.optional(nonEmpty),
+    /** The service principal's tenant; the default tenant for workload identity. */
     tenantId: z.optional(nonEmpty),
-  })),
-  /** Login-server DNS suffixes of custom clouds, such as "azurecr.my.cloud". */
-  dnsSuffixes: z.optional(z.array(nonEmpty)),
-  imdsEndpoint: z.optional(httpUrl),
-  /** The Entra authority; default $AZURE_AUTHORITY_HOST, else the cloud the login server's suffix names. */
-  authorityHost: z.optional(httpUrl),
-  scope: z.optional(nonEmpty),
-  /**
-   * Where the registry's /v2/ and exchange are reached, for tests and air-gapped networks: a URL
-   * in which {registry} stands for the login server. Default "https://{registry}".
-   */
-  registryEndpoint: z.optional(nonEmpty.check(z.refine((text) => URL.canParse(text.replaceAll("{registry}", "registry.invalid")) && /^https?:\/\//.test(text), {
-    message: "expected an http:// or https:// URL, in which {registry} stands for the login server",
-  }))),
-}).check(z.refine((o) => o.credential !== "servicePrincipal" || (o.clientId !== undefined && o.tenantId !== undefined && o.clientSecretFile !== undefined), {
-  message: "credential servicePrincipal needs clientId, tenantId and clientSecretFile",
-}));
-type Options = z.infer<typeof options>;
+    /** A file holding the service principal's client secret (relative to the config file). */
+    clientSecretFile: z.optional(nonEmpty),
+    workloadIdentity: z.optional(z.strictObject({
+      clientIdAnnotation: z.optional(nonEmpty),
+      tenantIdAnnotation: z.optional(nonEmpty),
+      /** Used when the service account lacks the annotation. */
+      clientId: z.optional(nonEmpty),
+      tenantId: z.optional(nonEmpty),
+    })),
+    /** Login-server DNS suffixes of custom clouds, such as "azurecr.my.cloud". */
+    dnsSuffixes: z.optional(z.array(nonEmpty)),
+    imdsEndpoint: z.optional(httpUrl),
+    /** The Entra authority; default $AZURE_AUTHORITY_HOST, else the cloud the login server's suffix names. */
+    authorityHost: z.optional(httpUrl),
+    scope: z.optional(nonEmpty),
+    /**
+     * Where the registry's /v2/ and exchange are reached, for tests and air-gapped networks: a URL
+     * in which {registry} stands for the login server. Default "https://{registry}".
+     */
+    registryEndpoint: z.optional(nonEmpty.check(z.refine((text) => URL.canParse(text.replaceAll("{registry}", "registry.invalid")) && /^https?:\/\//.test(text), {
+      message: "expected an http:// or https:// URL, in which {registry} stands for the login server",
+    }))),
+  }).check(z.refine((o) => o.credential !== "servicePrincipal" || (o.clientId !== undefined && o.tenantId !== undefined && o.clientSecretFile !== undefined), {
+    message: "credential servicePrincipal needs clientId, tenantId and clientSecretFile",
+  }));
+};
+const options = z.onFirstParse(buildOptions);
+type Options = z.infer<ReturnType<typeof buildOptions>>;
 
 /** An Entra access token, and the tenant it is for when known. */
 interface AadToken {

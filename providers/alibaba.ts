@@ -29,35 +29,40 @@ const MAX_FILE_BYTES = 64 * 1024;
 const INSTANCE_PAGE_SIZE = 30;
 const MAX_INSTANCE_PAGES = 10;
 
-const nonEmpty = z.string().check(z.minLength(1));
-const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));
+// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
+// noted as valid (src/config-snapshot.ts) parses none.
+const buildOptions = () => {
+  const nonEmpty = z.string().check(z.minLength(1));
+  const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));
 
-const options = z.strictObject({
-  /** Which credentials sign the API calls; default: RRSA if configured, else an access key if configured, else the ECS RAM role. */
-  credential: z.optional(z.enum(["ecsRamRole", "rrsa", "accessKey"])),
-  /** The instance's RAM role; default $ALIBABA_CLOUD_ECS_METADATA, else the role the metadata server lists. */
-  ecsRoleName: z.optional(nonEmpty),
-  metadataEndpoint: z.optional(httpUrl),
-  /** Ask the metadata server for a session token first (security-hardened mode); default true. */
-  metadataToken: z.optional(z.boolean()),
-  /** RRSA: default $ALIBABA_CLOUD_ROLE_ARN, $ALIBABA_CLOUD_OIDC_PROVIDER_ARN, $ALIBABA_CLOUD_OIDC_TOKEN_FILE. */
-  roleArn: z.optional(nonEmpty),
-  oidcProviderArn: z.optional(nonEmpty),
-  oidcTokenFile: z.optional(nonEmpty),
-  /** Service-account mode: the annotation naming the RAM role to assume (else roleArn). */
-  roleArnAnnotation: z.optional(nonEmpty),
-  stsEndpoint: z.optional(httpUrl),
-  /** Access key: default $ALIBABA_CLOUD_ACCESS_KEY_ID and $ALIBABA_CLOUD_ACCESS_KEY_SECRET. */
-  accessKeyId: z.optional(nonEmpty),
-  accessKeySecretFile: z.optional(nonEmpty),
-  /** The cr API's URL, in which {region} stands for the registry's region. */
-  apiEndpoint: z.optional(nonEmpty.check(z.refine((text) => /^https?:\/\//.test(text) && URL.canParse(text.replaceAll("{region}", "cn-hangzhou")), {
-    message: "expected an http:// or https:// URL, in which {region} stands for the region",
-  }))),
-  /** Enterprise Edition instances by registry host: custom domains, or to skip the ListInstance lookup. */
-  instances: z.optional(z.record(nonEmpty, z.strictObject({ instanceId: nonEmpty, region: nonEmpty }))),
-});
-type Options = z.infer<typeof options>;
+  return z.strictObject({
+    /** Which credentials sign the API calls; default: RRSA if configured, else an access key if configured, else the ECS RAM role. */
+    credential: z.optional(z.enum(["ecsRamRole", "rrsa", "accessKey"])),
+    /** The instance's RAM role; default $ALIBABA_CLOUD_ECS_METADATA, else the role the metadata server lists. */
+    ecsRoleName: z.optional(nonEmpty),
+    metadataEndpoint: z.optional(httpUrl),
+    /** Ask the metadata server for a session token first (security-hardened mode); default true. */
+    metadataToken: z.optional(z.boolean()),
+    /** RRSA: default $ALIBABA_CLOUD_ROLE_ARN, $ALIBABA_CLOUD_OIDC_PROVIDER_ARN, $ALIBABA_CLOUD_OIDC_TOKEN_FILE. */
+    roleArn: z.optional(nonEmpty),
+    oidcProviderArn: z.optional(nonEmpty),
+    oidcTokenFile: z.optional(nonEmpty),
+    /** Service-account mode: the annotation naming the RAM role to assume (else roleArn). */
+    roleArnAnnotation: z.optional(nonEmpty),
+    stsEndpoint: z.optional(httpUrl),
+    /** Access key: default $ALIBABA_CLOUD_ACCESS_KEY_ID and $ALIBABA_CLOUD_ACCESS_KEY_SECRET. */
+    accessKeyId: z.optional(nonEmpty),
+    accessKeySecretFile: z.optional(nonEmpty),
+    /** The cr API's URL, in which {region} stands for the registry's region. */
+    apiEndpoint: z.optional(nonEmpty.check(z.refine((text) => /^https?:\/\//.test(text) && URL.canParse(text.replaceAll("{region}", "cn-hangzhou")), {
+      message: "expected an http:// or https:// URL, in which {region} stands for the region",
+    }))),
+    /** Enterprise Edition instances by registry host: custom domains, or to skip the ListInstance lookup. */
+    instances: z.optional(z.record(nonEmpty, z.strictObject({ instanceId: nonEmpty, region: nonEmpty }))),
+  });
+};
+const options = z.onFirstParse(buildOptions);
+type Options = z.infer<ReturnType<typeof buildOptions>>;
 
 /** Credentials that sign API calls. */
 export interface AlibabaCredentials {

@@ -24,20 +24,25 @@ export const HELPER_SERVER_URLS: Readonly<Record<string, string>> = {
   "docker.io": "https://index.docker.io/v1/",
 };
 
-const envVar = z.strictObject({ name: z.string().check(z.minLength(1)), value: z.string() });
+// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
+// noted as valid (src/config-snapshot.ts) parses none.
+const buildOptions = () => {
+  const envVar = z.strictObject({ name: z.string().check(z.minLength(1)), value: z.string() });
 
-const options = z.strictObject({
-  /** The helper: a suffix (`ecr-login` runs docker-credential-ecr-login from the PATH) or a path to the program. */
-  helper: z.optional(z.string().check(z.minLength(1))),
-  /** Docker config files whose credHelpers/credsStore name the helper; default: the kubelet's search path. */
-  dockerConfigFiles: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
-  /** The kubelet's --root-dir, first in its search path. */
-  rootDir: z.optional(z.string().check(z.minLength(1))),
-  /** Variables added to the helper's environment (which is otherwise credmux's own), as in the kubelet's config. */
-  env: z.optional(z.array(envVar)),
-}).check(optionRule((value) => value.helper === undefined || (value.dockerConfigFiles === undefined && value.rootDir === undefined),
-  "helper names the helper itself; dockerConfigFiles and rootDir are for finding it in docker config files instead"));
-type Options = z.infer<typeof options>;
+  return z.strictObject({
+    /** The helper: a suffix (`ecr-login` runs docker-credential-ecr-login from the PATH) or a path to the program. */
+    helper: z.optional(z.string().check(z.minLength(1))),
+    /** Docker config files whose credHelpers/credsStore name the helper; default: the kubelet's search path. */
+    dockerConfigFiles: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+    /** The kubelet's --root-dir, first in its search path. */
+    rootDir: z.optional(z.string().check(z.minLength(1))),
+    /** Variables added to the helper's environment (which is otherwise credmux's own), as in the kubelet's config. */
+    env: z.optional(z.array(envVar)),
+  }).check(optionRule((value) => value.helper === undefined || (value.dockerConfigFiles === undefined && value.rootDir === undefined),
+    "helper names the helper itself; dockerConfigFiles and rootDir are for finding it in docker config files instead"));
+};
+const options = z.onFirstParse(buildOptions);
+type Options = z.infer<ReturnType<typeof buildOptions>>;
 
 interface HelperChoice {
   helper: string;

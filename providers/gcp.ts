@@ -21,34 +21,39 @@ const USER_AGENT = "credmux gcp image pull";
 /** The username Google documents for an OAuth access token as a registry password. */
 const USERNAME = "oauth2accesstoken";
 
-const nonEmpty = z.string().check(z.minLength(1));
-const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));
+// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
+// noted as valid (src/config-snapshot.ts) parses none.
+const buildOptions = () => {
+  const nonEmpty = z.string().check(z.minLength(1));
+  const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));
 
-const workloadIdentity = z.strictObject({
-  /** The STS audience verbatim; or built from projectId + identityProvider (GKE), or projectNumber + poolId + providerId. */
-  audience: z.optional(nonEmpty),
-  projectId: z.optional(nonEmpty),
-  identityProvider: z.optional(nonEmpty),
-  projectNumber: z.optional(nonEmpty),
-  poolId: z.optional(nonEmpty),
-  providerId: z.optional(nonEmpty),
-  /** The service-account annotation whose value "true" opts a service account in. */
-  annotation: z.optional(nonEmpty),
-  stsEndpoint: z.optional(httpUrl),
-  scope: z.optional(nonEmpty),
-}).check(z.refine((wi) => stsAudience(wi) !== undefined, {
-  message: "expected audience, or projectId and identityProvider, or projectNumber, poolId and providerId",
-}));
+  const workloadIdentity = z.strictObject({
+    /** The STS audience verbatim; or built from projectId + identityProvider (GKE), or projectNumber + poolId + providerId. */
+    audience: z.optional(nonEmpty),
+    projectId: z.optional(nonEmpty),
+    identityProvider: z.optional(nonEmpty),
+    projectNumber: z.optional(nonEmpty),
+    poolId: z.optional(nonEmpty),
+    providerId: z.optional(nonEmpty),
+    /** The service-account annotation whose value "true" opts a service account in. */
+    annotation: z.optional(nonEmpty),
+    stsEndpoint: z.optional(httpUrl),
+    scope: z.optional(nonEmpty),
+  }).check(z.refine((wi) => stsAudience(wi) !== undefined, {
+    message: "expected audience, or projectId and identityProvider, or projectNumber, poolId and providerId",
+  }));
 
-const options = z.strictObject({
-  /** The instance's service account whose token is used: "default" or its email. */
-  serviceAccount: z.optional(nonEmpty),
-  /** The metadata server's base URL; default $GCE_METADATA_HOST, else 169.254.169.254. */
-  metadataEndpoint: z.optional(httpUrl),
-  workloadIdentity: z.optional(workloadIdentity),
-});
-type Options = z.infer<typeof options>;
-type WorkloadIdentity = z.infer<typeof workloadIdentity>;
+  return z.strictObject({
+    /** The instance's service account whose token is used: "default" or its email. */
+    serviceAccount: z.optional(nonEmpty),
+    /** The metadata server's base URL; default $GCE_METADATA_HOST, else 169.254.169.254. */
+    metadataEndpoint: z.optional(httpUrl),
+    workloadIdentity: z.optional(workloadIdentity),
+  });
+};
+const options = z.onFirstParse(buildOptions);
+type Options = z.infer<ReturnType<typeof buildOptions>>;
+type WorkloadIdentity = NonNullable<Options["workloadIdentity"]>;
 
 /** The STS audience a workload-identity config names, or undefined when it names none completely. */
 export function stsAudience(wi: Omit<WorkloadIdentity, "annotation" | "stsEndpoint" | "scope">): string | undefined {

@@ -29,37 +29,42 @@ const ERROR_HINTS: Readonly<Record<string, string>> = {
   invalid_request: "check the provider's options against what the endpoint expects",
 };
 
-const stringOrList = z.union([z.string().check(z.minLength(1)), z.array(z.string().check(z.minLength(1))).check(z.minLength(1))]);
+// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
+// noted as valid (src/config-snapshot.ts) parses none.
+const buildOptions = () => {
+  const stringOrList = z.union([z.string().check(z.minLength(1)), z.array(z.string().check(z.minLength(1))).check(z.minLength(1))]);
 
-const options = z.strictObject({
-  /** The token endpoint (http or https). */
-  tokenUrl: z.string().check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" })),
-  grant: z.enum(["client_credentials", "token_exchange"]),
-  /** The registry username that goes with the access token. */
-  username: z.string().check(z.minLength(1)),
-  clientId: z.optional(z.string().check(z.minLength(1))),
-  /** A file holding the client secret; relative to the config file. */
-  clientSecretFile: z.optional(z.string().check(z.minLength(1))),
-  /** How the client authenticates: HTTP Basic (RFC 6749 2.3.1, the default) or client_id/client_secret in the form. */
-  clientAuth: z.optional(z.enum(["basic", "body"])),
-  audience: z.optional(stringOrList),
-  scope: z.optional(stringOrList),
-  resource: z.optional(stringOrList),
-  /** token_exchange: the subject token's file; without it, the kubelet's service-account token. */
-  subjectTokenFile: z.optional(z.string().check(z.minLength(1))),
-  subjectTokenType: z.optional(z.string().check(z.minLength(1))),
-  requestedTokenType: z.optional(z.string().check(z.minLength(1))),
-  /** PEM CA bundle to trust for an https endpoint, instead of the system's; relative to the config file. */
-  caFile: z.optional(z.string().check(z.minLength(1))),
-}).check(
-  optionRule((value) => value.grant !== "client_credentials" || value.clientId !== undefined,
-    "missing: grant client_credentials needs clientId (and usually clientSecretFile)", ["clientId"]),
-  optionRule((value) => value.clientSecretFile === undefined || value.clientId !== undefined,
-    "missing: clientSecretFile needs clientId", ["clientId"]),
-  optionRule((value) => value.grant === "token_exchange" || (value.subjectTokenFile === undefined && value.subjectTokenType === undefined && value.requestedTokenType === undefined),
-    "subjectTokenFile, subjectTokenType and requestedTokenType belong to grant token_exchange"),
-);
-type Options = z.infer<typeof options>;
+  return z.strictObject({
+    /** The token endpoint (http or https). */
+    tokenUrl: z.string().check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" })),
+    grant: z.enum(["client_credentials", "token_exchange"]),
+    /** The registry username that goes with the access token. */
+    username: z.string().check(z.minLength(1)),
+    clientId: z.optional(z.string().check(z.minLength(1))),
+    /** A file holding the client secret; relative to the config file. */
+    clientSecretFile: z.optional(z.string().check(z.minLength(1))),
+    /** How the client authenticates: HTTP Basic (RFC 6749 2.3.1, the default) or client_id/client_secret in the form. */
+    clientAuth: z.optional(z.enum(["basic", "body"])),
+    audience: z.optional(stringOrList),
+    scope: z.optional(stringOrList),
+    resource: z.optional(stringOrList),
+    /** token_exchange: the subject token's file; without it, the kubelet's service-account token. */
+    subjectTokenFile: z.optional(z.string().check(z.minLength(1))),
+    subjectTokenType: z.optional(z.string().check(z.minLength(1))),
+    requestedTokenType: z.optional(z.string().check(z.minLength(1))),
+    /** PEM CA bundle to trust for an https endpoint, instead of the system's; relative to the config file. */
+    caFile: z.optional(z.string().check(z.minLength(1))),
+  }).check(
+    optionRule((value) => value.grant !== "client_credentials" || value.clientId !== undefined,
+      "missing: grant client_credentials needs clientId (and usually clientSecretFile)", ["clientId"]),
+    optionRule((value) => value.clientSecretFile === undefined || value.clientId !== undefined,
+      "missing: clientSecretFile needs clientId", ["clientId"]),
+    optionRule((value) => value.grant === "token_exchange" || (value.subjectTokenFile === undefined && value.subjectTokenType === undefined && value.requestedTokenType === undefined),
+      "subjectTokenFile, subjectTokenType and requestedTokenType belong to grant token_exchange"),
+  );
+};
+const options = z.onFirstParse(buildOptions);
+type Options = z.infer<ReturnType<typeof buildOptions>>;
 
 interface TokenAnswer {
   access_token?: unknown;

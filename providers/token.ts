@@ -11,16 +11,21 @@ import { readSecretFile } from "../src/secret-file.js";
 
 const TYPE = "token";
 
-const options = z.strictObject({
-  /** The username the registry expects beside the token (often anything non-empty). */
-  username: z.string().check(z.minLength(1)),
-  /** A file holding the token; relative to the config file. */
-  secretFile: z.optional(z.string().check(z.minLength(1))),
-  /** An environment variable holding the token. */
-  secretEnv: z.optional(z.string().check(z.minLength(1))),
-}).check(optionRule((value) => (value.secretFile === undefined) !== (value.secretEnv === undefined),
-  "expected exactly one of secretFile and secretEnv, where the token comes from"));
-type Options = z.infer<typeof options>;
+// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
+// noted as valid (src/config-snapshot.ts) parses none.
+const buildOptions = () => {
+  return z.strictObject({
+    /** The username the registry expects beside the token (often anything non-empty). */
+    username: z.string().check(z.minLength(1)),
+    /** A file holding the token; relative to the config file. */
+    secretFile: z.optional(z.string().check(z.minLength(1))),
+    /** An environment variable holding the token. */
+    secretEnv: z.optional(z.string().check(z.minLength(1))),
+  }).check(optionRule((value) => (value.secretFile === undefined) !== (value.secretEnv === undefined),
+    "expected exactly one of secretFile and secretEnv, where the token comes from"));
+};
+const options = z.onFirstParse(buildOptions);
+type Options = z.infer<ReturnType<typeof buildOptions>>;
 
 export default defineProvider<Options>({
   type: TYPE,
