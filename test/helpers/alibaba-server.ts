@@ -7,9 +7,8 @@
 // malformed or incomplete.
 import crypto from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { after } from "node:test";
-import { answerFailure, type Mode } from "./failure-mode.js";
+import { answerFailure, listenOnLoopback, type Mode } from "./failure-mode.js";
 
 export type { Mode } from "./failure-mode.js";
 
@@ -215,14 +214,8 @@ export async function createAlibabaServer(): Promise<AlibabaServer> {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  let closed: Promise<void> | undefined;
-  const close = () => closed ??= new Promise<void>((resolve) => {
-    for (const res of hanging) res.destroy();
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-  return Object.assign(state, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close });
+  const { base, close } = await listenOnLoopback(server, hanging);
+  return Object.assign(state, { url: base, close });
 }
 
 /** Starts the server; it is closed when the test file finishes. */

@@ -6,9 +6,8 @@
 // `http://127.0.0.1:PORT/{registry}`. Each endpoint can fail (503), refuse, hang, or answer
 // malformed or incomplete.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { after } from "node:test";
-import { answerFailure, type Mode } from "./failure-mode.js";
+import { answerFailure, listenOnLoopback, type Mode } from "./failure-mode.js";
 
 export type { Mode } from "./failure-mode.js";
 
@@ -171,14 +170,9 @@ export async function createAzureServer(): Promise<AzureServer> {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  let closed: Promise<void> | undefined;
-  const close = () => closed ??= new Promise<void>((resolve) => {
-    for (const res of hanging) res.destroy();
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  const listening = await listenOnLoopback(server, hanging);
+  base = listening.base;
+  const { close } = listening;
   return Object.assign(state, {
     base,
     imdsUrl: `${base}/metadata/identity/oauth2/token`,

@@ -1,6 +1,7 @@
 // The failure modes the cloud test servers (gcp-, azure- and alibaba-server.ts) put an endpoint in,
 // and how an endpoint answers in each: one place, so that every provider meets the same faults.
 import type http from "node:http";
+import type { AddressInfo } from "node:net";
 
 export type Mode = "ok" | "fail" | "refuse" | "hang" | "malformed" | "incomplete";
 
@@ -24,4 +25,19 @@ export function answerFailure(mode: Mode, res: http.ServerResponse, hanging: Set
     return true;
   }
   return false;
+}
+
+/**
+ * Listens on a free 127.0.0.1 port; resolves with the server's base URL and a close() that ends
+ * the responses left hanging and every open connection first, so that it never waits on a client.
+ */
+export async function listenOnLoopback(server: http.Server, hanging: Set<http.ServerResponse>): Promise<{ base: string; close: () => Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  let closed: Promise<void> | undefined;
+  const close = () => closed ??= new Promise<void>((resolve) => {
+    for (const res of hanging) res.destroy();
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close };
 }

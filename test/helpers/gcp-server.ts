@@ -3,9 +3,8 @@
 // one does; STS takes the RFC 8693 JSON body auth-provider-gcp sends and checks every field. Each
 // endpoint can be told to fail (503), refuse (403/400), hang, or answer malformed or incomplete.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { after } from "node:test";
-import { answerFailure, type Mode } from "./failure-mode.js";
+import { answerFailure, listenOnLoopback, type Mode } from "./failure-mode.js";
 
 export type { Mode } from "./failure-mode.js";
 
@@ -104,14 +103,7 @@ export async function createGcpServer(): Promise<GcpServer> {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  let closed: Promise<void> | undefined;
-  const close = () => closed ??= new Promise<void>((resolve) => {
-    for (const res of hanging) res.destroy();
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  const { base, close } = await listenOnLoopback(server, hanging);
   return Object.assign(state, { metadataUrl: `${base}/computeMetadata/v1`, stsUrl: `${base}/v1/token`, close });
 }
 
