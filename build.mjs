@@ -386,7 +386,17 @@ function trainCodeCaches(node, bundle, names, work) {
  * (natively or through qemu-user binfmt), the preparation blob is made by this machine's Node 24 of
  * the same version, without a code cache.
  */
-export async function buildSea({ bundle, arches = [process.arch], cacheDir = process.env.CREDMUX_SEA_CACHE || path.join(root, "node_modules", ".cache", "credmux-sea") } = {}) {
+/**
+ * Where the Node binaries for single executables are kept (about 190 MB an arch): CREDMUX_SEA_CACHE,
+ * else $XDG_CACHE_HOME/credmux-sea, else ~/.cache/credmux-sea. Outside the clone, so that a fresh
+ * clone (whose npm ci replaces node_modules) reuses them instead of downloading them again.
+ */
+export function seaCacheDir(env = process.env) {
+  if (env.CREDMUX_SEA_CACHE) return env.CREDMUX_SEA_CACHE;
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "credmux-sea");
+}
+
+export async function buildSea({ bundle, arches = [process.arch], cacheDir = seaCacheDir() } = {}) {
   const started = Date.now();
   const bundleFile = bundle ?? await buildBundle();
   const { main, assets } = splitBundle(fs.readFileSync(bundleFile, "latin1"));

@@ -27,8 +27,8 @@ function setup(server: TokenServer, extra: object = {}) {
   return { dir, cacheDir, config };
 }
 
-async function exec(config: string, image: string) {
-  const run = await runBundle(["--config", config], { stdin: request(image) });
+async function exec(config: string, image: string, env: Record<string, string> = {}) {
+  const run = await runBundle(["--config", config], { stdin: request(image), env });
   const response = run.status === 0 ? JSON.parse(run.stdout) : undefined;
   return { ...run, response };
 }
@@ -37,11 +37,13 @@ function entryFile(cacheDir: string, registry: string): string {
   return path.join(cacheDir, `${makeCacheKey("tokens", registry, "node").hash}.json`);
 }
 
-test("1,000 sequential execs over 10 registries, within the credentials' lifetime, make exactly 10 upstream calls", { timeout: 180_000 }, async () => {
+// 300 execs (about 30 s on a quiet 2-core machine, 100 s under load): enough to show that every exec
+// after the first of a registry is answered from the cache. No test timeout: each exec is bounded.
+test("300 sequential execs over 10 registries, within the credentials' lifetime, make exactly 10 upstream calls", async () => {
   const server = await startTokenServer();
   const { config } = setup(server);
   const seen = new Map<string, string>();
-  for (let i = 0; i < 1000; i++) {
+  for (let i = 0; i < 300; i++) {
     const registry = `r${i % 10}.cache.test`;
     const run = await exec(config, `${registry}/team/app-${i % 7}`);
     assert.equal(run.status, 0, run.stderr);
@@ -53,7 +55,7 @@ test("1,000 sequential execs over 10 registries, within the credentials' lifetim
   for (let r = 0; r < 10; r++) assert.equal(server.calls(`r${r}.cache.test`), 1);
 });
 
-test("64 concurrent execs for one cold key make exactly 1 upstream call and answer alike", { timeout: 120_000 }, async () => {
+test("64 concurrent execs for one cold key make exactly 1 upstream call and answer alike", async () => {
   const server = await startTokenServer();
   server.delayMs = 300; // an upstream slow enough that every exec arrives while the first is fetching
   const { config, cacheDir } = setup(server);
@@ -78,7 +80,7 @@ test("the answer's cacheDuration is the credential's remaining lifetime less the
   assert.equal(server.calls(), 1);
 });
 
-test("an exec killed with SIGKILL at random points (100 times) never leaves a cache that serves a corrupt or foreign credential", { timeout: 240_000 }, async () => {
+test("an exec killed with SIGKILL at random points (100 times) never leaves a cache that serves a corrupt or foreign credential", { timeout: 600_000 }, async () => {
   const server = await startTokenServer();
   server.delayMs = 5;
   const { config, cacheDir } = setup(server, { defaults: { timeout: "5s" } });
@@ -249,10 +251,11 @@ test("a lock left by a killed holder is taken over at once", async () => {
   fs.mkdirSync(cacheDir, { mode: 0o700 });
   const key = makeCacheKey("tokens", "lock.cache.test", "node");
   fs.writeFileSync(path.join(cacheDir, `${key.hash}.lock`), JSON.stringify({ pid: 2 ** 22 + 12345, nonce: "dead", createdAt: Date.now() }));
-  const started = Date.now();
-  const run = await exec(config, "lock.cache.test/app");
+  // At info the cache says what it did: took the lock over, and never waited for the dead holder.
+  const run = await exec(config, "lock.cache.test/app", { CREDMUX_LOG_LEVEL: "info" });
   assert.equal(run.status, 0, run.stderr);
-  assert.ok(Date.now() - started < 3000, "did not wait for the dead holder");
+  assert.match(run.stderr, /took over a cache lock whose holder is gone/);
+  assert.doesNotMatch(run.stderr, /gave up waiting for another exec's fetch/, "did not wait for the dead holder");
   assert.equal(server.calls(), 1);
 });
 

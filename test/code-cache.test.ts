@@ -215,7 +215,7 @@ test("an ES module provider loads through the compiled main code, with and witho
   answered(await plugin(config));
 });
 
-test("the AWS SDK and the ECR provider get code caches of their own, and answer alike with them", { timeout: 60_000 }, async () => {
+test("the AWS SDK and the ECR provider get code caches of their own, and answer alike with them", { timeout: 300_000 }, async () => {
   const server = await startAwsServer();
   const key = { accessKeyId: "AKIDCODECACHE", secretAccessKey: "code-cache-secret" };
   server.addIdentity(key);

@@ -30,7 +30,7 @@ async function inspect(registry: TestRegistry, authFile: string | undefined) {
   return skopeo(registry, ["inspect", ...auth, "--tls-verify=false", `docker://${registry.host}/${REPOSITORY}:latest`]);
 }
 
-test("credmux's credentials from dockercfg, token and oauth2 let skopeo read an image from a real registry; wrong ones are refused", { timeout: 180_000 }, async (t) => {
+test("credmux's credentials from dockercfg, token and oauth2 let skopeo read an image from a real registry; wrong ones are refused", { timeout: 600_000 }, async (t) => {
   const skip = skipUnlessTools(REGISTRY_TOOLS, REGISTRY_PACKAGES);
   if (skip) return t.skip(skip);
   const started = Date.now();

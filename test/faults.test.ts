@@ -373,7 +373,7 @@ async function assertNothingLeftSoon(dir: string): Promise<void> {
 
 describe("fault injection against the built bundle", { concurrency: 3 }, () => {
   for (const provider of NETWORK_PROVIDERS) {
-    test(`${provider.label}: every upstream fault ends within the deadline with exit 1, one stderr line, and no process left`, { concurrency: 4, timeout: 120_000 }, async (t) => {
+    test(`${provider.label}: every upstream fault ends within the deadline with exit 1, one stderr line, and no process left`, { concurrency: 4, timeout: 300_000 }, async (t) => {
       const server = await startFaultServer();
       // A baseline exec against a good upstream: its peak RSS is what the gigabyte case is held to.
       const baseline = caseConfig(provider, server.route("/baseline", provider.good("pw-baseline")));
@@ -406,7 +406,7 @@ describe("fault injection against the built bundle", { concurrency: 3 }, () => {
       })));
     });
 
-    test(`${provider.label}: with a cached credential still valid, every upstream fault is answered from the cache`, { concurrency: 4, timeout: 120_000 }, async (t) => {
+    test(`${provider.label}: with a cached credential still valid, every upstream fault is answered from the cache`, { concurrency: 4, timeout: 300_000 }, async (t) => {
       const server = await startFaultServer();
       await Promise.all(FAULT_CASES.map((c, index) => t.test(c.name, async (st) => {
         const route = `/cached-${index}`;
@@ -440,7 +440,7 @@ describe("fault injection against the built bundle", { concurrency: 3 }, () => {
   // The cache is the core's, the same in front of every provider: one network provider stands for all.
   {
     const provider = NETWORK_PROVIDERS[0]!;
-    test(`${provider.label}: a cache directory that is missing, read-only or full never fails a pull, nor waits`, { concurrency: 3, timeout: 120_000 }, async (t) => {
+    test(`${provider.label}: a cache directory that is missing, read-only or full never fails a pull, nor waits`, { concurrency: 3, timeout: 300_000 }, async (t) => {
       const server = await startFaultServer();
       await Promise.all(CACHE_FAULTS.map((fault, index) => t.test(fault.name, async (st) => {
         const outcome = await runWithCacheFault(st, fault, provider, server, `ok-${index}`);
@@ -467,7 +467,7 @@ describe("fault injection against the built bundle", { concurrency: 3 }, () => {
   }
 
   for (const provider of CHILD_PROVIDERS) {
-    test(`${provider.label}: a program that hangs, floods or fails ends within the deadline, and it and its children are gone`, { concurrency: 3, timeout: 60_000 }, async (t) => {
+    test(`${provider.label}: a program that hangs, floods or fails ends within the deadline, and it and its children are gone`, { concurrency: 3, timeout: 300_000 }, async (t) => {
       await Promise.all(CHILD_FAULTS.map((c) => t.test(c.mode, async (st) => {
         const dir = tempDir("credmux-fault-");
         const program = path.join(dir, "docker-credential-misbehaving");

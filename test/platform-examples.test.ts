@@ -1,7 +1,7 @@
 // The worked examples in config/platforms/<profile>/: each credmux config validates, and its
 // kubelet config is what `credmux install --profile <profile>` leaves on the node (the platform's
 // own providers kept) and passes the kubelet's rules. A config naming a provider type that
-// providers/registry.ts does not have yet is skipped, and the skip names the types. Also
+// providers/registry.ts does not have fails (it used to be skipped, before every provider existed). Also
 // config/daemonset.yaml: its config validates and its mounts cover the profile's paths.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -17,7 +17,7 @@ import { tempDir } from "./helpers/temp.js";
 const YAML = require("yaml") as typeof import("yaml");
 const PLATFORMS = path.join(REPO_ROOT, "config", "platforms");
 
-/** The provider types a config names that this tree cannot load (yet). */
+/** The provider types a config names that are neither built in nor "module". */
 function missingTypes(configText: string): string[] {
   const document = YAML.parse(configText) as { providers?: Array<{ type?: string }> };
   const types = [...new Set((document.providers ?? []).map((provider) => provider.type ?? ""))];
@@ -34,7 +34,7 @@ test("there is a worked example for EKS, k3s, AKS, GKE and kubeadm", () => {
 });
 
 for (const platform of platforms) {
-  test(`config/platforms/${platform}: a valid credmux config, and the kubelet config install leaves`, async (t) => {
+  test(`config/platforms/${platform}: a valid credmux config, and the kubelet config install leaves`, async () => {
     const profile = installProfile(platform, {});
     assert.ok(profile, `config/platforms/${platform} is named after an install profile`);
     const dir = path.join(PLATFORMS, platform);
@@ -46,11 +46,8 @@ for (const platform of platforms) {
     const kubeletProviders = loadKubeletConfig(kubeletFile, { serviceAccountTokenGate: true });
 
     const configText = fs.readFileSync(configFile, "utf8");
-    const missing = missingTypes(configText);
-    if (missing.length > 0) {
-      t.skip(`skipped validating config/platforms/${platform}/config.yaml: provider type(s) ${missing.map((type) => `"${type}"`).join(", ")} not in providers/registry.ts yet`);
-      return;
-    }
+    // Every provider exists now: an example naming an unknown type is a broken example, not a skip.
+    assert.deepEqual(missingTypes(configText), [], `config/platforms/${platform}/config.yaml names provider types that are not in providers/registry.ts`);
     const validated = await runBundle(["validate", "--config", configFile]);
     assert.equal(validated.status, 0, validated.stderr);
     // Installing onto a node whose kubelet config is the committed one must leave it byte for byte.

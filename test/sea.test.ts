@@ -2,15 +2,17 @@
 // protocol fixture gives the same stdout, stderr and exit status through both, byte for byte; the
 // deferred modules come from SEA assets; external provider modules still load; NODE_OPTIONS cannot
 // inject code. Without Node 24 from the npm registry or postject, the tests fail under CI and are
-// skipped elsewhere, saying why.
+// skipped elsewhere, naming what is missing.
 import { before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { builtinProviders } from "../providers/registry.js";
 import { BUNDLE, FIXTURES, REPO_ROOT } from "./helpers/paths.js";
-import { baseEnv, runBundle, type BundleRun } from "./helpers/run-bundle.js";
+import { baseEnv, runBundle } from "./helpers/run-bundle.js";
+import { runProgram, type ProgramOptions } from "./helpers/run-program.js";
 import { tempDir, writeConfig } from "./helpers/temp.js";
 import { startTokenServer } from "./helpers/token-server.js";
 
@@ -30,7 +32,8 @@ function missingPrerequisite(): string | undefined {
   }
   const version = /const SEA_NODE_VERSION = "([^"]+)"/.exec(fs.readFileSync(path.join(REPO_ROOT, "build.mjs"), "utf8"))?.[1];
   if (!version) return "build.mjs names no SEA_NODE_VERSION";
-  const cacheDir = process.env.CREDMUX_SEA_CACHE || path.join(REPO_ROOT, "node_modules", ".cache", "credmux-sea");
+  // build.mjs seaCacheDir(): the same directory, outside the clone.
+  const cacheDir = process.env.CREDMUX_SEA_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "credmux-sea");
   if (fs.existsSync(path.join(cacheDir, `node-linux-${process.arch}-${version}`, "node_modules", `node-linux-${process.arch}`, "bin", "node"))) return undefined;
   const view = spawnSync("npm", ["view", `node-linux-${process.arch}@${version}`, "version"], { encoding: "utf8", timeout: 60_000 });
   if (view.status !== 0 || view.stdout.trim() !== version) return `node-linux-${process.arch}@${version} is not reachable on the npm registry (${(view.stderr || view.error?.message || "").trim().split("\n").at(-1)})`;
@@ -42,7 +45,7 @@ before(async () => {
   if (unavailable) return;
   // From the bundle the other tests run, so that both hold the same code.
   const started = Date.now();
-  const build = await run(process.execPath, [path.join(REPO_ROOT, "build.mjs"), "--sea-only", `--sea-arch=${process.arch}`], { timeoutMs: BUILD_TIMEOUT_MS, env: { ...process.env } });
+  const build = await runProgram(process.execPath, [path.join(REPO_ROOT, "build.mjs"), "--sea-only", `--sea-arch=${process.arch}`], { timeoutMs: BUILD_TIMEOUT_MS, env: { ...process.env } });
   assert.equal(build.status, 0, `node build.mjs --sea-only failed: ${build.stderr}`);
   process.stderr.write(`# sea: built ${path.relative(REPO_ROOT, SEA)} (${(fs.statSync(SEA).size / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }, { timeout: BUILD_TIMEOUT_MS + 60_000 });
@@ -56,38 +59,9 @@ function requireSea(t: TestContext): boolean {
   return false;
 }
 
-interface RunOptions {
-  stdin?: string;
-  env?: Record<string, string | undefined>;
-  cwd?: string;
-  timeoutMs?: number;
-}
+type RunOptions = Omit<ProgramOptions, "env"> & { env?: Record<string, string | undefined> };
 
-function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<BundleRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: options.env ?? baseEnv(), cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk; });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk; });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${file} ${args.join(" ")} did not finish within ${options.timeoutMs ?? 15_000} ms; stderr: ${stderr}`));
-    }, options.timeoutMs ?? 15_000);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status, signal, stdout, stderr });
-    });
-    child.stdin.on("error", () => { /* the plugin may exit before reading stdin */ });
-    child.stdin.end(options.stdin ?? "");
-  });
-}
-
-const runSea = (args: readonly string[], options: RunOptions = {}) => run(SEA, args, { ...options, env: baseEnv(options.env) });
+const runSea = (args: readonly string[], options: RunOptions = {}) => runProgram(SEA, args, { ...options, env: baseEnv(options.env) });
 
 /** Log lines carry the time they were written; everything else must be equal byte for byte. */
 const withoutTimes = (text: string) => text.replace(/"time":"[^"]*"/g, '"time":"T"');
@@ -131,10 +105,7 @@ test("single executable: the deferred modules are SEA assets (a YAML config, pin
 
 test("single executable: a deferred provider and the AWS SDK load from SEA assets, with the bundle's answer", async (t) => {
   if (!requireSea(t)) return;
-  if (!Object.hasOwn(builtinProviders, "ecr")) {
-    t.skip("the ecr provider is not in providers/registry.ts yet");
-    return;
-  }
+  assert.ok(Object.hasOwn(builtinProviders, "ecr"), "the ecr provider is in providers/registry.ts");
   // The SDK reaches a closed loopback port: the answer is the provider's one-line error, the same from both.
   const dir = tempDir();
   const config = writeConfig(dir, {
@@ -204,7 +175,7 @@ test("single executable: install copies the running executable itself", async (t
   const copy = path.join(root, "var/lib/rancher/credentialprovider/bin/credmux");
   assert.ok(fs.readFileSync(copy).equals(fs.readFileSync(SEA)), "byte for byte");
   assert.equal(fs.statSync(copy).mode & 0o777, 0o755);
-  const version = await run(copy, ["version"], { env: baseEnv() });
+  const version = await runProgram(copy, ["version"], { env: baseEnv() });
   assert.equal(version.stdout, (await runBundle(["version"])).stdout, "the copy runs");
   assert.ok(fs.existsSync(BUNDLE));
 });

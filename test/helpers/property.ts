@@ -1,7 +1,10 @@
-// Runs fast-check properties the same way everywhere: a fixed seed in CI (CI=true) or when FC_SEED
-// is set, a fresh one otherwise, and on failure the seed, the shrink path and the counterexample on
-// stderr and in the error, with the command line that replays exactly that case.
+// Runs fast-check properties the same way everywhere: a fixed seed per property (npm test, CI), so
+// that a red run is a regression and never the luck of the draw; fresh seeds only when asked for
+// (npm run fuzz); and on failure the seed, the shrink path and the counterexample on stderr and in
+// the error, with the command line that replays exactly that case. A failing seed found by fuzzing
+// becomes a named example test.
 //   FC_SEED=n            the seed for every property in the run
+//   FC_SEED=random       a fresh seed for each property (what npm run fuzz sets)
 //   FC_PATH=p            replay one shrunk case (with FC_SEED, and FC_PROPERTY naming the property)
 //   FC_RUNS_SCALE=x      multiplies every numRuns (0.1 while editing, 10 for a soak)
 import * as fc from "fast-check";
@@ -20,16 +23,16 @@ export interface PropertyReport {
   ms: number;
 }
 
-/** The seed a property runs with: FC_SEED, else a fixed one per property under CI, else a fresh one. */
+/** The seed a property runs with: FC_SEED, a fresh one for FC_SEED=random, else a fixed one per property. */
 export function propertySeed(name: string, env: Readonly<Record<string, string | undefined>> = process.env): number {
+  if (env.FC_SEED === "random") return (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
   if (env.FC_SEED !== undefined && env.FC_SEED !== "") {
     const seed = Number(env.FC_SEED);
-    if (!Number.isInteger(seed)) throw new Error(`FC_SEED must be an integer, found ${JSON.stringify(env.FC_SEED)}`);
+    if (!Number.isInteger(seed)) throw new Error(`FC_SEED must be an integer or "random", found ${JSON.stringify(env.FC_SEED)}`);
     return seed | 0;
   }
-  // A per-property constant: CI reruns the same cases, and two properties do not share a stream.
-  if (env.CI === "true") return stableHash(`credmux:${name}`);
-  return (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
+  // A per-property constant: every run checks the same cases, and two properties do not share a stream.
+  return stableHash(`credmux:${name}`);
 }
 
 function stableHash(text: string): number {
@@ -73,6 +76,7 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
       `property "${name}" failed after ${details.numRuns} case(s) and ${details.numShrinks} shrink(s)`,
       `  seed ${details.seed}, path ${details.counterexamplePath}`,
       `  replay: ${replay} node --test ${process.argv[1] ?? ""}`,
+      `  or all its cases: FC_SEED=${details.seed} node --test ${process.argv[1] ?? ""}`,
       `  counterexample: ${counterexample.length > 2000 ? `${counterexample.slice(0, 2000)}... (${counterexample.length} chars)` : counterexample}`,
       `  ${cause.split("\n").join("\n  ")}`,
     ].join("\n");

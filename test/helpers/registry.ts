@@ -11,6 +11,7 @@ import net from "node:net";
 import path from "node:path";
 import zlib from "node:zlib";
 import { after } from "node:test";
+import { runProgram, type ProgramRun } from "./run-program.js";
 
 /** The Debian packages behind the programs these helpers run. */
 export const REGISTRY_TOOLS = ["docker-registry", "skopeo", "htpasswd"] as const;
@@ -28,11 +29,7 @@ export interface TestRegistry {
 }
 
 /** How a client command ended. */
-export interface CommandResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CommandResult = ProgramRun;
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -45,7 +42,7 @@ async function freePort(): Promise<number> {
 /** GET /v2/ once; the status, or undefined while nothing listens. */
 function probe(host: string): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const req = http.get(`http://${host}/v2/`, { timeout: 1000 }, (res) => {
+    const req = http.get(`http://${host}/v2/`, { timeout: 5000 }, (res) => {
       res.resume();
       resolve(res.statusCode);
     });
@@ -84,13 +81,14 @@ export async function startRegistry(dir: string, users: Readonly<Record<string, 
     const stop = async () => {
       if (exited) return;
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
       await exitedPromise;
       clearTimeout(timer);
     };
     after(stop);
     const log = () => fs.readFileSync(logFile, "utf8");
-    const deadline = Date.now() + 15_000;
+    // Generous: on a loaded machine the registry may take many seconds to listen.
+    const deadline = Date.now() + 60_000;
     let status: number | undefined;
     while (!exited && Date.now() < deadline) {
       status = await probe(host);
@@ -141,23 +139,8 @@ export function makeOciLayout(dir: string, text = "hello from credmux\n"): strin
 }
 
 /** Runs skopeo with the registry's environment; never throws for a non-zero exit. */
-export function skopeo(registry: TestRegistry, args: readonly string[], timeoutMs = 60_000): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("skopeo", [...args], { env: registry.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk; });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk; });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`skopeo ${args.join(" ")} did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+export function skopeo(registry: TestRegistry, args: readonly string[], timeoutMs = 120_000): Promise<CommandResult> {
+  return runProgram("skopeo", args, { env: registry.env, timeoutMs });
 }
 
 /** Pushes the OCI layout at layoutDir to the registry as `repository:latest` with a user's password. */
