@@ -7,8 +7,8 @@
 // black-hole any target.
 import crypto from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { after } from "node:test";
+import { listenOnLoopback } from "./failure-mode.js";
 
 export type AwsTarget = "ecr:GetAuthorizationToken" | "ecr-public:GetAuthorizationToken" | "sts:AssumeRole" | "sts:AssumeRoleWithWebIdentity";
 
@@ -274,14 +274,9 @@ export async function createAwsServer(): Promise<AwsServer> {
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => handle(req, res, Buffer.concat(chunks)));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const close = () => new Promise<void>((resolve) => {
-    for (const res of hanging) res.destroy();
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  const { base, close } = await listenOnLoopback(server, hanging);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: base,
     requests,
     calls: (target) => requests.filter((r) => target === undefined || r.target === target).length,
     refusals: () => requests.filter((r) => r.outcome.startsWith("refused")),

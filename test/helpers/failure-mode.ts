@@ -1,6 +1,8 @@
 // The failure modes the cloud test servers (gcp-, azure- and alibaba-server.ts) put an endpoint in,
-// and how an endpoint answers in each: one place, so that every provider meets the same faults.
+// and how an endpoint answers in each: one place, so that every provider meets the same faults; and
+// listenOnLoopback, how every test server (AWS, OAuth, token, GCP, Azure, Alibaba) listens and closes.
 import type http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 
 export type Mode = "ok" | "fail" | "refuse" | "hang" | "malformed" | "incomplete";
@@ -31,7 +33,7 @@ export function answerFailure(mode: Mode, res: http.ServerResponse, hanging: Set
  * Listens on a free 127.0.0.1 port; resolves with the server's base URL and a close() that ends
  * the responses left hanging and every open connection first, so that it never waits on a client.
  */
-export async function listenOnLoopback(server: http.Server, hanging: Set<http.ServerResponse>): Promise<{ base: string; close: () => Promise<void> }> {
+export async function listenOnLoopback(server: http.Server | https.Server, hanging: Set<http.ServerResponse>): Promise<{ base: string; close: () => Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   let closed: Promise<void> | undefined;
   const close = () => closed ??= new Promise<void>((resolve) => {
@@ -39,5 +41,6 @@ export async function listenOnLoopback(server: http.Server, hanging: Set<http.Se
     server.closeAllConnections();
     server.close(() => resolve());
   });
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close };
+  const scheme = server instanceof https.Server ? "https" : "http";
+  return { base: `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`, close };
 }

@@ -5,8 +5,8 @@
 // would give, naming the difference, so the test's failure says what was wrong.
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
 import { after } from "node:test";
+import { listenOnLoopback } from "./failure-mode.js";
 
 /** What a correct token request carries. */
 export interface OAuthExpectation {
@@ -117,15 +117,10 @@ export async function startOAuthServer(expect: OAuthExpectation, tls?: { cert: B
     });
   };
   const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const close = () => new Promise<void>((resolve) => {
-    for (const res of hanging) res.destroy();
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  const { base, close } = await listenOnLoopback(server, hanging);
   after(close);
   return {
-    url: `${tls ? "https" : "http"}://127.0.0.1:${(server.address() as AddressInfo).port}/oauth2/token`,
+    url: `${base}/oauth2/token`,
     server,
     get expect() { return state.expect; },
     set expect(value) { state.expect = value; },

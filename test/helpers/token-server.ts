@@ -1,8 +1,8 @@
 // A loopback token endpoint for the http-token provider module: it counts calls per registry,
 // hands out a distinct password each time, and can be told to refuse, hang or slow down.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { after } from "node:test";
+import { listenOnLoopback } from "./failure-mode.js";
 
 export type TokenServerMode = "ok" | "fail" | "hang";
 
@@ -41,15 +41,10 @@ export async function startTokenServer(): Promise<TokenServer> {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ username: "token-user", password, expires_in: state.expiresIn }));
     }, state.delayMs);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const close = () => new Promise<void>((resolve) => {
-    for (const res of hanging) res.destroy();
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  const { base, close } = await listenOnLoopback(server, hanging);
   after(close);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`,
+    url: `${base}/token`,
     calls: (registry) => registry === undefined ? [...counts.values()].reduce((a, b) => a + b, 0) : counts.get(registry) ?? 0,
     issued: (registry) => issuedByRegistry.get(registry) ?? new Set(),
     get mode() { return state.mode; },
