@@ -31,6 +31,8 @@ export interface ProviderConfig {
   type: string;
   matchImages: string[];
   tokenAttributes?: TokenAttributes;
+  /** For type module: the module's file, resolved against the config's directory. */
+  module?: string;
   /** The provider's own fields, validated by its definition's schema. */
   options: unknown;
   /** Whether its answers go through the credential cache (the definition's cacheable). */
@@ -270,6 +272,7 @@ async function validateConfig(document: unknown, absolute: string, shown: string
     let definition: () => Promise<ProviderDefinition<unknown>>;
     let described: Pick<ProviderDefinition<unknown>, "cacheable" | "defaultMatchImages">;
     let options: unknown = rest;
+    let modulePath: string | undefined;
     const builtin = known && type !== "module" ? builtinProvider(type) : undefined;
     if (builtin) {
       // This text was validated before: its options need no check, and the registry tells the rest.
@@ -278,7 +281,10 @@ async function validateConfig(document: unknown, absolute: string, shown: string
       described = builtin;
     } else {
       const loaded = await loadProviderDefinition(type, rest, where);
-      if (type === "module") delete rest.module;
+      if (type === "module") {
+        modulePath = path.resolve(dir, rest.module as string);
+        delete rest.module;
+      }
       if (loaded.options) {
         const checked = loaded.options.safeParse(rest, { reportInput: true });
         if (!checked.success) throw configError(shown, describeIssues(checked.error.issues, at, document));
@@ -297,6 +303,7 @@ async function validateConfig(document: unknown, absolute: string, shown: string
       type,
       matchImages: [...patterns],
       ...(tokenAttributes ? { tokenAttributes } : {}),
+      ...(modulePath !== undefined ? { module: modulePath } : {}),
       options,
       cacheable: described.cacheable !== false,
       definition,

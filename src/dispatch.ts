@@ -9,6 +9,7 @@ import { keyWithinPatterns, lookupCredentials, matchImage, normalizeAuthKey, reg
 import { findMirror, mirrorHasPath, mirrorKey, mirroredImageName } from "./mirror.js";
 import type { CacheSource, CredentialCache } from "./cache/credential-cache.js";
 import { cacheIdentity, makeCacheKey } from "./cache/key.js";
+import { providerFingerprint } from "./cache/provider-fingerprint.js";
 import type { Config, MirrorRule, ProviderConfig } from "./config.js";
 import type { Logger } from "./log.js";
 import type { AuthEntry, CacheKeyType, KubeletRequest, KubeletResponse } from "./protocol.js";
@@ -189,7 +190,12 @@ export class Dispatcher {
       let result: ProviderResult;
       if (cache && provider.cacheable) {
         const identity = cacheIdentity(provider, providerRequest);
-        const keys = { registry: makeCacheKey(provider.name, image.registry, identity), image: makeCacheKey(provider.name, image.name, identity) };
+        // Taken before the provider reads its files: one rewritten meanwhile gives the next exec another key.
+        const fingerprint = providerFingerprint(provider, this.#config.dir);
+        const keys = {
+          registry: makeCacheKey(provider.name, image.registry, identity, fingerprint),
+          image: makeCacheKey(provider.name, image.name, identity, fingerprint),
+        };
         const answer = await cache.fetch(keys, upstream, (fetched) => this.#lifetime(fetched), deadline);
         result = answer.result;
         outcome.source = answer.source;

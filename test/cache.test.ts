@@ -7,7 +7,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { asCacheEntry } from "../src/cache/disk.js";
-import { makeCacheKey } from "../src/cache/key.js";
+import { makeCacheKey, type CacheKey } from "../src/cache/key.js";
+import { providerFingerprint } from "../src/cache/provider-fingerprint.js";
+import { loadConfig } from "../src/config.js";
 import { BUNDLE, FIXTURES } from "./helpers/paths.js";
 import { baseEnv, runBundle } from "./helpers/run-bundle.js";
 import { startTokenServer, type TokenServer } from "./helpers/token-server.js";
@@ -33,8 +35,14 @@ async function exec(config: string, image: string, env: Record<string, string> =
   return { ...run, response };
 }
 
-function entryFile(cacheDir: string, registry: string): string {
-  return path.join(cacheDir, `${makeCacheKey("tokens", registry, "node").hash}.json`);
+/** The key an exec with this config uses for the node's credential of registry. */
+async function keyOf(config: string, registry: string): Promise<CacheKey> {
+  const loaded = await loadConfig(config);
+  return makeCacheKey("tokens", registry, "node", providerFingerprint(loaded.providers[0]!, loaded.dir));
+}
+
+async function entryFile(config: string, cacheDir: string, registry: string): Promise<string> {
+  return path.join(cacheDir, `${(await keyOf(config, registry)).hash}.json`);
 }
 
 // 300 execs (about 30 s on a quiet 2-core machine, 100 s under load): enough to show that every exec
@@ -87,7 +95,7 @@ test("an exec killed with SIGKILL at random points (100 times) never leaves a ca
   const registries = ["k0.cache.test", "k1.cache.test", "k2.cache.test"];
   for (let round = 0; round < 100; round++) {
     const registry = registries[round % registries.length]!;
-    if (round % 3 === 0) fs.rmSync(entryFile(cacheDir, registry), { force: true });
+    if (round % 3 === 0) fs.rmSync(await entryFile(config, cacheDir, registry), { force: true });
     await new Promise<void>((resolve) => {
       const child = spawn(process.execPath, [BUNDLE, "--config", config], { env: baseEnv(), stdio: ["pipe", "ignore", "ignore"] });
       child.stdin.on("error", () => {});
@@ -133,11 +141,11 @@ test("bad cache files are ignored, logged and replaced, never trusted or followe
   const registry = "bad.cache.test";
   const first = await exec(config, `${registry}/app`);
   assert.equal(first.status, 0, first.stderr);
-  const file = entryFile(cacheDir, registry);
+  const file = await entryFile(config, cacheDir, registry);
   const good = fs.readFileSync(file, "utf8");
   // A valid entry, but for another key: the file of registry B copied over A's.
   await exec(config, "other.cache.test/app");
-  const foreign = fs.readFileSync(entryFile(cacheDir, "other.cache.test"), "utf8");
+  const foreign = fs.readFileSync(await entryFile(config, cacheDir, "other.cache.test"), "utf8");
   const planted = path.join(dir, "planted.json");
   fs.writeFileSync(planted, good, { mode: 0o600 });
   const forged = JSON.stringify({ ...JSON.parse(good), auth: { [registry]: { username: "evil", password: "forged-password" } } });
@@ -184,7 +192,7 @@ test("upstream down: a still-valid cached credential is served; an expired one i
   assert.equal(fresh.response.auth[registry].password, password);
   assert.equal(server.calls(registry), 1);
   // Past its freshness but within its real lifetime: the upstream is asked, fails, the cache answers.
-  const file = entryFile(cacheDir, registry);
+  const file = await entryFile(config, cacheDir, registry);
   const entry = JSON.parse(fs.readFileSync(file, "utf8"));
   fs.writeFileSync(file, JSON.stringify({ ...entry, freshUntil: Date.now() - 1000, expiresAt: Date.now() + 120_000 }), { mode: 0o600 });
   const stale = await exec(config, `${registry}/app`);
@@ -249,7 +257,7 @@ test("a lock left by a killed holder is taken over at once", async () => {
   const server = await startTokenServer();
   const { config, cacheDir } = setup(server, { defaults: { timeout: "10s" } });
   fs.mkdirSync(cacheDir, { mode: 0o700 });
-  const key = makeCacheKey("tokens", "lock.cache.test", "node");
+  const key = await keyOf(config, "lock.cache.test");
   fs.writeFileSync(path.join(cacheDir, `${key.hash}.lock`), JSON.stringify({ pid: 2 ** 22 + 12345, nonce: "dead", createdAt: Date.now() }));
   // At info the cache says what it did: took the lock over, and never waited for the dead holder.
   const run = await exec(config, "lock.cache.test/app", { CREDMUX_LOG_LEVEL: "info" });

@@ -411,16 +411,17 @@ describe("fault injection against the built bundle", { concurrency: 3 }, () => {
       await Promise.all(FAULT_CASES.map((c, index) => t.test(c.name, async (st) => {
         const route = `/cached-${index}`;
         const password = `pw-cached-${index}`;
-        const endpoint = server.route(route, provider.good(password));
+        // Refused: an endpoint of its own, closed after the first exec, so that its port refuses. Not
+        // another URL in the config: that is another config, whose key no cached credential has.
+        const upstream = c.fault === "refused" ? await startFaultServer() : server;
+        const endpoint = upstream.route(route, provider.good(password));
         // A margin of 59m59s on a credential that lives 1h: fresh for 1 s, then stale but valid.
         const { dir, config } = caseConfig(provider, endpoint, { cache: { dir: "cache" }, defaults: { timeout: `${TIMEOUT_MS}ms`, expiryMargin: "59m59s" } });
         const first = await execBundle(config, provider.image);
         assert.equal(first.status, 0, first.stderr);
         await new Promise((resolve) => setTimeout(resolve, 1200));
         if (c.fault === "refused") {
-          // Point the same config at a port where nothing listens: the cache key is the provider and registry, not the URL.
-          const refused = await refusedUrl(route);
-          fs.writeFileSync(config, fs.readFileSync(config, "utf8").split(endpoint).join(refused));
+          await upstream.close();
         } else {
           server.route(route, c.fault);
         }

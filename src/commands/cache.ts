@@ -2,6 +2,8 @@
 // (keys, provider, scope, expiry; never a secret), and emptying it.
 import { CredmuxError } from "../errors.js";
 import { DiskCache } from "../cache/disk.js";
+import { parseCacheKeyText } from "../cache/key.js";
+import { providerFingerprint } from "../cache/provider-fingerprint.js";
 import type { Command } from "./index.js";
 import { loadRunConfig } from "./setup.js";
 
@@ -9,7 +11,8 @@ export const cacheCommand: Command = {
   help: `Usage: credmux cache list|clear [--provider NAME] [--config FILE]
 
   list                 the cached credentials: provider, registry, identity, until when each is
-                       served and when it expires (no secrets)
+                       served and when it expires (no secrets); an entry fetched under other
+                       settings of its provider (or other versions of its files) is never served
   clear                remove cached credentials, so that the next exec asks the upstream
     --provider NAME    only this provider's
 `,
@@ -33,9 +36,14 @@ export const cacheCommand: Command = {
     }
     const now = context.io.now();
     const entries = disk.list().filter((entry) => typeof provider !== "string" || entry.provider === provider);
+    const providers = new Map(config.providers.map((configured) => [configured.name, configured]));
     const lines = entries.map((entry) => {
-      const identity = JSON.parse(entry.key)[2] as string;
-      const fresh = entry.freshUntil > now ? `served until ${new Date(entry.freshUntil).toISOString()}` : "no longer served";
+      const key = parseCacheKeyText(entry.key);
+      const identity = key?.identity ?? "?";
+      const configured = providers.get(entry.provider);
+      const current = configured !== undefined && key?.fingerprint === providerFingerprint(configured, config.dir);
+      const fresh = !current ? "never served (fetched under another config of its provider)"
+        : entry.freshUntil > now ? `served until ${new Date(entry.freshUntil).toISOString()}` : "no longer served";
       const expiry = entry.expiresAt === undefined ? "expiry unknown" : `expires ${new Date(entry.expiresAt).toISOString()}`;
       return `${entry.provider}\t${entry.scope}\t${identity === "node" ? "node" : identity.slice(0, 19)}\t${fresh}\t${expiry}\tkeys: ${Object.keys(entry.auth).join(", ")}`;
     });
