@@ -132,7 +132,7 @@ async function managedIdentityToken(opts: Options, scope: string, env: ProviderE
   else if (opts.identityResourceId) url.searchParams.set("msi_res_id", opts.identityResourceId);
   const what = `managed identity endpoint ${url.origin}${url.pathname}`;
   try {
-    const { json } = await withRetries(() => httpJson<TokenAnswer>({ url: url.href, signal, what, env: env.env, headers: { metadata: "true", "user-agent": USER_AGENT } }), { signal });
+    const { json } = await withRetries(() => httpJson<TokenAnswer>({ url: url.href, signal, what, env: env.env, secrets: env.secrets, headers: { metadata: "true", "user-agent": USER_AGENT } }), { signal });
     const token = accessTokenOf(json, what);
     env.secrets.add(token);
     return { token, ...withTenant(tenantOf(token)) };
@@ -152,7 +152,7 @@ async function entraToken(authority: string, tenant: string, form: Record<string
   const body = new URLSearchParams({ ...form, grant_type: "client_credentials" }).toString();
   try {
     const { json } = await withRetries(() => httpJson<TokenAnswer>({
-      url, method: "POST", body, signal, what, env: env.env,
+      url, method: "POST", body, signal, what, env: env.env, secrets: env.secrets,
       headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": USER_AGENT },
     }), { signal });
     const token = accessTokenOf(json, what);
@@ -226,7 +226,7 @@ async function challenge(base: URL, server: AcrLoginServer, env: ProviderEnv, si
   const url = `${base.href.replace(/\/+$/, "")}/v2/`;
   const what = `registry ${server.host} (${url})`;
   const response = await withRetries(async () => {
-    const answer = await httpRequest({ url, signal, what, env: env.env, headers: { "user-agent": USER_AGENT } });
+    const answer = await httpRequest({ url, signal, what, env: env.env, secrets: env.secrets, headers: { "user-agent": USER_AGENT } });
     if (answer.status === 429 || answer.status >= 500) throw new HttpStatusError({ url, signal, what }, answer, `answered HTTP ${answer.status}`);
     return answer;
   }, { signal });
@@ -273,7 +273,7 @@ async function exchange(realm: URL, service: string, aad: AadToken, server: AcrL
     refresh_token: aad.token,
   };
   const { json } = await withRetries(() => httpJson<{ refresh_token?: unknown }>({
-    url, method: "POST", body: new URLSearchParams(form).toString(), signal, what, env: env.env,
+    url, method: "POST", body: new URLSearchParams(form).toString(), signal, what, env: env.env, secrets: env.secrets,
     headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": USER_AGENT },
   }), { signal });
   const refresh = json?.refresh_token;

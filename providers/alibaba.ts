@@ -8,9 +8,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as z from "../src/schema.js";
-import { httpJson, httpRequest, withRetries, HttpStatusError } from "../src/http-client.js";
+import { httpJson, httpRequest, withRetries, HttpStatusError, type HttpRequest } from "../src/http-client.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
 import { registryWideKeys } from "../src/registry-keys.js";
+import type { SecretSet } from "../src/secrets.js";
 import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 import { ALIBABA_DEFAULT_MATCH_IMAGES, alibabaRegistry, type AlibabaRegistry } from "./alibaba-hosts.js";
 
@@ -197,7 +198,7 @@ async function assumeRoleWithOidc(opts: Options, roleArn: string, providerArn: s
   const what = `STS AssumeRoleWithOIDC ${url.origin}`;
   try {
     const { json } = await withRetries(() => apiJson<StsAnswer>({
-      url: url.href, method: "POST", body, signal, what, env: env.env,
+      url: url.href, method: "POST", body, signal, what, env: env.env, secrets: env.secrets,
       headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": USER_AGENT },
     }), { signal });
     return temporaryCredentials(json?.Credentials as Record<string, unknown> | undefined, what, `RRSA role ${roleArn}`, env);
@@ -214,7 +215,7 @@ async function ecsRoleCredentials(opts: Options, env: ProviderEnv, signal: Abort
     if (opts.metadataToken !== false) {
       const url = `${base}/latest/api/token`;
       const what = `ECS metadata server ${url}`;
-      const answer = await withRetries(() => textCall({ url, method: "PUT", signal, what, env: env.env, headers: { ...headers, "x-aliyun-ecs-metadata-token-ttl-seconds": METADATA_TOKEN_TTL_SECONDS } }), { signal })
+      const answer = await withRetries(() => textCall({ url, method: "PUT", signal, what, env: env.env, secrets: env.secrets, headers: { ...headers, "x-aliyun-ecs-metadata-token-ttl-seconds": METADATA_TOKEN_TTL_SECONDS } }), { signal })
         .catch((error: unknown) => {
           // A metadata server without the token API answers with an HTTP error: carry on without one, as Alibaba's SDKs do.
           if (error instanceof HttpStatusError && !error.retryable) return undefined;
@@ -228,14 +229,14 @@ async function ecsRoleCredentials(opts: Options, env: ProviderEnv, signal: Abort
     let role = opts.ecsRoleName ?? env.env.ALIBABA_CLOUD_ECS_METADATA;
     if (!role) {
       const url = `${base}/latest/meta-data/ram/security-credentials/`;
-      const listed = await withRetries(() => textCall({ url, signal, what: `ECS metadata server ${url}`, env: env.env, headers }), { signal });
+      const listed = await withRetries(() => textCall({ url, signal, what: `ECS metadata server ${url}`, env: env.env, secrets: env.secrets, headers }), { signal });
       role = listed.split("\n").map((line) => line.trim()).find((line) => line !== "");
       if (!role) throw fail(`ECS metadata server ${url} lists no RAM role`, "attach a RAM role to the instance, or configure another credential");
     }
     const url = `${base}/latest/meta-data/ram/security-credentials/${encodeURIComponent(role)}`;
     const what = `ECS metadata server ${url}`;
-    const { json } = await withRetries(() => apiJson<Record<string, unknown>>({ url, signal, what, env: env.env, headers }), { signal });
-    if (json?.Code !== undefined && json.Code !== "Success") throw fail(`${what} answered Code ${JSON.stringify(String(json.Code)).slice(0, 80)}`);
+    const { json } = await withRetries(() => apiJson<Record<string, unknown>>({ url, signal, what, env: env.env, secrets: env.secrets, headers }), { signal });
+    if (json?.Code !== undefined && json.Code !== "Success") throw fail(`${what} answered Code ${quotedCode(json.Code, env)}`);
     return temporaryCredentials(json ?? undefined, what, `ECS RAM role ${role}`, env);
   } catch (error) {
     throw prefixed(error, "check that the instance has a RAM role and can reach the metadata server (100.100.100.200)");
@@ -250,7 +251,8 @@ async function textCall(request: Parameters<typeof httpRequest>[0]): Promise<str
 }
 
 /** httpJson, with Alibaba's error body (Code, Message) in the reason. */
-async function apiJson<T>(request: Parameters<typeof httpRequest>[0]): Promise<{ json: T | null }> {
+async function apiJson<T>(request: HttpRequest & { secrets: SecretSet }): Promise<{ json: T | null }> {
+  const bounded = (text: string, max: number) => request.secrets.maskAndBound(text, max);
   try {
     const { json } = await httpJson<T>(request);
     return { json };
@@ -259,7 +261,7 @@ async function apiJson<T>(request: Parameters<typeof httpRequest>[0]): Promise<{
     if (error instanceof HttpStatusError && !error.retryable && typeof error.json === "object" && error.json !== null) {
       const { Code: code, Message: message } = error.json as Record<string, unknown>;
       if (typeof code === "string") {
-        throw new ProviderError(`${request.what} answered HTTP ${error.status}: ${code.slice(0, 100)}${typeof message === "string" ? `: ${message.slice(0, 200)}` : ""}`);
+        throw new ProviderError(`${request.what} answered HTTP ${error.status}: ${bounded(code, 100)}${typeof message === "string" ? `: ${bounded(message, 200)}` : ""}`);
       }
     }
     throw error;
@@ -297,6 +299,11 @@ async function credentialsFor(opts: Options, request: CredentialRequest, env: Pr
   return ecsRoleCredentials(opts, env, signal);
 }
 
+/** An answer's Code for a message: masked, then bounded (a secret cut in two would no longer be found by the printed line's mask). */
+function quotedCode(code: unknown, env: ProviderEnv): string {
+  return JSON.stringify(env.secrets.maskAndBound(String(code), 80));
+}
+
 /** One signed cr API call. */
 async function callApi<T>(call: { registry: AlibabaRegistry; method: string; path: string; query?: Record<string, string>; action: string; version: string },
   opts: Options, credentials: AlibabaCredentials, env: ProviderEnv, signal: AbortSignal): Promise<T> {
@@ -310,7 +317,7 @@ async function callApi<T>(call: { registry: AlibabaRegistry; method: string; pat
       method: call.method, url, action: call.action, version: call.version, body: "",
       headers: { accept: "application/json", "user-agent": USER_AGENT }, date: isoSeconds(env.now()), nonce: nonce(),
     }, credentials);
-    return apiJson<T>({ url: url.href, method: call.method, signal, what, env: env.env, headers });
+    return apiJson<T>({ url: url.href, method: call.method, signal, what, env: env.env, secrets: env.secrets, headers });
   }, { signal });
   if (json === null || typeof json !== "object") throw fail(`${what} answered something other than a JSON object`);
   return json;
@@ -345,7 +352,7 @@ async function enterpriseInstanceId(registry: AlibabaRegistry, opts: Options, cr
       registry, method: "POST", path: "/", action: "ListInstance", version: ENTERPRISE_API_VERSION,
       query: { InstanceName: name, PageNo: String(page), PageSize: String(INSTANCE_PAGE_SIZE) },
     }, opts, credentials, env, signal);
-    if (answer.IsSuccess !== true) throw fail(`cr ListInstance for "${name}" did not succeed (Code ${JSON.stringify(String(answer.Code ?? "none")).slice(0, 80)})`);
+    if (answer.IsSuccess !== true) throw fail(`cr ListInstance for "${name}" did not succeed (Code ${quotedCode(answer.Code ?? "none", env)})`);
     if (!Array.isArray(answer.Instances)) throw fail(`cr ListInstance for "${name}" answered without Instances`);
     const instances = answer.Instances as Array<Record<string, unknown>>;
     const found = instances.find((instance) => instance.InstanceName === name && (instance.RegionId === undefined || instance.RegionId === registry.region));
@@ -366,7 +373,7 @@ async function enterpriseToken(registry: AlibabaRegistry, opts: Options, credent
   const answer = await callApi<Record<string, unknown>>({
     registry, method: "POST", path: "/", action: "GetAuthorizationToken", version: ENTERPRISE_API_VERSION, query: { InstanceId: instanceId },
   }, opts, credentials, env, signal);
-  if (answer.IsSuccess !== true) throw fail(`${what} did not succeed (Code ${JSON.stringify(String(answer.Code ?? "none")).slice(0, 80)})`);
+  if (answer.IsSuccess !== true) throw fail(`${what} did not succeed (Code ${quotedCode(answer.Code ?? "none", env)})`);
   return readToken(answer.TempUsername, answer.AuthorizationToken, answer.ExpireTime, what);
 }
 

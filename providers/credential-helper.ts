@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as z from "../src/schema.js";
-import { describeExit, lastLine, runChild } from "../src/child-process.js";
+import { childEnvironment, describeExit, lastLine, runChild } from "../src/child-process.js";
 import { optionRule } from "../src/option-rule.js";
 import { defineProvider, ProviderError, type ProviderEnv } from "../src/provider.js";
 import { kubeletSearchPaths } from "./dockercfg.js";
@@ -66,8 +66,7 @@ export default defineProvider<Options>({
       const command = choice.helper.includes("/") ? path.resolve(env.configDir, choice.helper) : `docker-credential-${choice.helper}`;
       const what = `${TYPE}: ${command} (from ${choice.from})`;
       const serverUrl = HELPER_SERVER_URLS[request.registry] ?? request.registry;
-      const childEnv: Record<string, string | undefined> = { ...env.env };
-      for (const { name, value } of opts.env ?? []) childEnv[name] = value;
+      const childEnv = childEnvironment(env.env, opts.env, env.secrets);
       const result = await runChild({ command, args: ["get"], env: childEnv, stdin: serverUrl, signal, what });
       const stdout = result.stdout.trim();
       if (result.status !== 0) {
@@ -76,7 +75,7 @@ export default defineProvider<Options>({
           return { auth: {} };
         }
         // Helpers print their error on stdout (the protocol); stderr is where a crash says why.
-        const message = lastLine(stdout) || lastLine(result.stderr);
+        const message = lastLine(stdout, env.secrets) || lastLine(result.stderr, env.secrets);
         throw new ProviderError(`${what} ${describeExit(result)} for ${serverUrl}${message ? `: ${message}` : ""}`,
           "run the helper by hand as the kubelet's user: printf SERVER | docker-credential-NAME get");
       }

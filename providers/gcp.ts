@@ -118,7 +118,7 @@ async function metadataToken(opts: Options, env: ProviderEnv, signal: AbortSigna
   const what = `metadata server ${url}`;
   try {
     const { json } = await withRetries(() => httpJson<TokenAnswer>({
-      url, signal, what, env: env.env,
+      url, signal, what, env: env.env, secrets: env.secrets,
       headers: { "metadata-flavor": "Google", "user-agent": USER_AGENT },
     }), { signal });
     const answer = readToken(json ?? {}, what, env.now());
@@ -145,7 +145,7 @@ async function federatedToken(wi: WorkloadIdentity, subjectToken: string, env: P
   });
   try {
     const { json } = await withRetries(() => httpJson<TokenAnswer>({
-      url, method: "POST", body, signal, what, env: env.env,
+      url, method: "POST", body, signal, what, env: env.env, secrets: env.secrets,
       headers: { "content-type": "application/json", "user-agent": USER_AGENT },
     }), { signal });
     const answer = readToken(json ?? {}, what, env.now());

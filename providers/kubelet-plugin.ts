@@ -5,7 +5,7 @@
 // Its answer is merged like any provider's, with its cacheDuration and cacheKeyType kept.
 import path from "node:path";
 import * as z from "../src/schema.js";
-import { describeExit, lastLine, runChild } from "../src/child-process.js";
+import { childEnvironment, describeExit, lastLine, runChild } from "../src/child-process.js";
 import { parseGoDuration } from "../src/duration.js";
 import { API_GROUP, API_VERSIONS, type ApiVersion, type AuthEntry, type CacheKeyType } from "../src/protocol.js";
 import { defineProvider, ProviderError, type CredentialRequest, type ProviderResult } from "../src/provider.js";
@@ -110,12 +110,11 @@ export default defineProvider<Options>({
       if (request.serviceAccountToken && apiVersion !== V1) {
         env.log.warn("the chained plugin speaks an apiVersion without service-account fields; it gets the image only", { plugin: command, apiVersion });
       }
-      const childEnv: Record<string, string | undefined> = { ...env.env };
-      for (const { name, value } of opts.env ?? []) childEnv[name] = value;
+      const childEnv = childEnvironment(env.env, opts.env, env.secrets);
       const run = await runChild({ command, args: opts.args ?? [], env: childEnv, stdin: encodePluginRequest(request, apiVersion), signal, what });
       if (run.status !== 0) {
-        // The kubelet appends the plugin's stderr to its error the same way; credmux masks known secrets when it prints.
-        const message = lastLine(run.stderr);
+        // The kubelet appends the plugin's stderr to its error the same way; credmux masks known secrets in it.
+        const message = lastLine(run.stderr, env.secrets);
         throw new ProviderError(`${what} ${describeExit(run)} for ${request.image}${message ? `: ${message}` : ""}`,
           "run the plugin by hand with the same request to see why");
       }

@@ -127,7 +127,8 @@ export default defineProvider<Options>({
       const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
       if (opts.clientId !== undefined) {
         const secret = secretFile ? readSecretFile(TYPE, "clientSecretFile", secretFile) : undefined;
-        env.secrets.add(secret);
+        // The secret set masks the forms sent below too: the Basic header's base64 and the form body's encoding.
+        if (secret !== undefined) env.secrets.addCredential(opts.clientId, secret);
         if ((opts.clientAuth ?? "basic") === "basic" && secret !== undefined) {
           headers.authorization = basicCredentials(opts.clientId, secret);
         } else {
@@ -144,7 +145,7 @@ export default defineProvider<Options>({
 async function post(what: string, url: string, form: URLSearchParams, headers: Record<string, string>, caFile: string | undefined, signal: AbortSignal, env: ProviderEnv): Promise<TokenAnswer> {
   try {
     const { json } = await httpJson<TokenAnswer>({
-      url, method: "POST", headers, body: form.toString(), signal, what, env: env.env, ...(caFile ? { caFile } : {}),
+      url, method: "POST", headers, body: form.toString(), signal, what, env: env.env, secrets: env.secrets, ...(caFile ? { caFile } : {}),
     });
     return json;
   } catch (error) {

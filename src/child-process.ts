@@ -3,6 +3,8 @@
 // everything it started are killed together: the kubelet kills only its direct child, and a
 // grandchild left holding a pipe would otherwise outlive credmux and pile up on the node.
 import { ProviderError } from "./provider.js";
+import type { SecretSet } from "./secrets.js";
+import { StderrTail } from "./stderr-tail.js";
 
 /** One program to run: what, with which arguments, environment and stdin, under which deadline. */
 export interface ChildRun {
@@ -26,7 +28,7 @@ export interface ChildResult {
   status: number | null;
   exitSignal: NodeJS.Signals | null;
   stdout: string;
-  /** At most the last 16 KiB. */
+  /** At most the last 16 KiB, in whole lines. */
   stderr: string;
 }
 
@@ -84,11 +86,8 @@ export function runChild(run: ChildRun): Promise<ChildResult> {
       }
       stdout.push(chunk);
     });
-    let stderr = Buffer.alloc(0);
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr = Buffer.concat([stderr, chunk]);
-      if (stderr.length > MAX_STDERR_BYTES) stderr = stderr.subarray(stderr.length - MAX_STDERR_BYTES);
-    });
+    const stderr = new StderrTail(MAX_STDERR_BYTES);
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
     child.on("error", (error) => finish(() => {
       killGroup();
       reject(spawnError(run, error));
@@ -98,7 +97,7 @@ export function runChild(run: ChildRun): Promise<ChildResult> {
       status,
       exitSignal,
       stdout: Buffer.concat(stdout).toString("utf8"),
-      stderr: stderr.toString("utf8"),
+      stderr: stderr.text(),
     })));
     // A child that exits without reading its stdin must not fail the run with EPIPE.
     child.stdin.on("error", () => {});
@@ -106,11 +105,24 @@ export function runChild(run: ChildRun): Promise<ChildResult> {
   });
 }
 
-/** The last non-empty line of a program's diagnostic output, bounded, for a one-line error. */
-export function lastLine(text: string, max = 300): string {
-  const lines = text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
-  const line = lines[lines.length - 1] ?? "";
-  return line.length > max ? `${line.slice(0, max)}...` : line;
+/** The last non-empty line of a program's diagnostic output, every known secret masked, bounded, for a one-line error. */
+export function lastLine(text: string, secrets: SecretSet, max = 300): string {
+  // Masked before it is split and cut: a secret holding a newline, or one the cut falls into,
+  // would otherwise be printed in part, and a part is not something the printed line's mask finds.
+  const lines = secrets.mask(text).split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  return secrets.maskAndBound(lines[lines.length - 1] ?? "", max);
+}
+
+/** credmux's environment plus the config's `env` entries for a child; their values are remembered as secrets, since they carry tokens. */
+export function childEnvironment(
+  base: Readonly<Record<string, string | undefined>>, entries: ReadonlyArray<{ name: string; value: string }> | undefined, secrets: SecretSet,
+): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...base };
+  for (const { name, value } of entries ?? []) {
+    secrets.add(value);
+    env[name] = value;
+  }
+  return env;
 }
 
 /** "exit status 2" or "killed by SIGSEGV", as an operator reads it. */

@@ -1,6 +1,7 @@
 // The credmux config file (DESIGN.md, "Config"): read, parsed (JSON, or YAML through the deferred
 // yaml module), validated with zod/mini, and turned into the settings the run uses. Every error
-// names the file, the field path, what was found and what was expected.
+// names the file, the field path, what was expected and the type of what was found: never the value,
+// which may be a secret put in the wrong place.
 import fs from "node:fs";
 import path from "node:path";
 import * as z from "./schema.js";
@@ -216,14 +217,35 @@ export function parseDocument(text: string, shown: string): unknown {
     const where = first.linePos ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}: ` : "";
     // prettyErrors appends " at line L, column C:" and a source excerpt; the position is given first instead.
     const reason = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-    throw configError(shown, `malformed YAML: ${where}${reason}`);
+    throw configError(shown, `malformed YAML: ${where}${withoutQuotedText(reason)}`);
   }
   try {
     return doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     // Unresolved aliases and alias bombs surface here, as plain Errors from yaml.
-    throw configError(shown, `malformed YAML: ${describeError(error).replace(/^\w*Error: /, "")}`);
+    throw configError(shown, `malformed YAML: ${withoutQuotedText(describeError(error).replace(/^\w*Error: /, ""))}`);
   }
+}
+
+/**
+ * yaml's messages that quote the document (a tag, an alias, an escape, a directive, a block
+ * header), as the words around the quote: the quoted text may be a secret in the wrong place.
+ */
+const YAML_QUOTING_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^(Expected a flow scalar value), but found: .*$/s, "$1"],
+  [/^(Invalid escape sequence|Unknown directive|Unsupported YAML version|Plain value cannot start with|Unresolved plain scalar) .*$/s, "$1"],
+  [/^The .* tag has no suffix$/s, "A tag has no suffix"],
+  [/^(Verbatim tags aren't resolved), so .*$/s, "$1"],
+  [/^Unexpected .* in ((?:flow )?(?:collection|map|sequence))$/s, "Unexpected token in $1"],
+  // "Unresolved alias (...): NAME", "Unresolved tag: !NAME", "Block scalar header includes extra characters: TEXT", ...
+  [/: .*$/s, ""],
+];
+
+function withoutQuotedText(message: string): string {
+  for (const [pattern, replacement] of YAML_QUOTING_MESSAGES) {
+    if (pattern.test(message)) return message.replace(pattern, replacement);
+  }
+  return message;
 }
 
 const MAX_YAML_DEPTH = 64;
@@ -311,7 +333,7 @@ async function validateConfig(document: unknown, absolute: string, shown: string
   }
   const timeoutMs = parseGoDuration(file.defaults?.timeout ?? "20s")!;
   if (timeoutMs <= 0 || timeoutMs >= KUBELET_PLUGIN_TIMEOUT_MS) {
-    throw configError(shown, `defaults.timeout: expected a duration above 0 and below the kubelet's 1m plugin timeout, found "${file.defaults?.timeout}"`);
+    throw configError(shown, `defaults.timeout: expected a duration above 0 and below the kubelet's 1m plugin timeout, found ${timeoutMs <= 0 ? "0" : "1m or more"}`);
   }
   return {
     path: absolute,
@@ -340,7 +362,7 @@ function validateTokenAttributes(attributes: TokenAttributes, at: PropertyKey[],
   }
   const both = required.filter((key) => optional.includes(key));
   if (both.length > 0) {
-    throw configError(shown, `${formatPath(at, document)}: annotation keys cannot be both required and optional, found ${both.map((k) => `"${k}"`).join(", ")}`);
+    throw configError(shown, `${formatPath(at, document)}: annotation keys cannot be both required and optional, found ${both.length === 1 ? "one key" : `${both.length} keys`} in both lists`);
   }
 }
 
@@ -367,7 +389,7 @@ function describeIssue(issue: SchemaIssue, prefix: PropertyKey[], document: unkn
       return Array.isArray(issue.input)
         ? `${where}: expected at least ${(issue as { minimum?: number }).minimum} item(s), found an empty list`
         : typeof issue.input === "string"
-          ? `${where}: expected a non-empty string, found ""`
+          ? `${where}: expected a non-empty string, found an empty one`
           : `${where}: expected at least ${(issue as { minimum?: number }).minimum}, found ${found}`;
     case "invalid_format":
       return `${where}: ${issue.message === "Invalid input" ? "has the wrong format" : issue.message}, found ${found}`;
@@ -386,14 +408,14 @@ function article(expected: string | undefined): string {
   }
 }
 
-/** Describes a found value without echoing anything long (or secret-looking) in full. */
+/** Describes a found value by its type, never its content: a secret in the wrong field must not reach the error line. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "null";
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (typeof value === "object") return "an object";
-  if (typeof value === "string") return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === "string") return value === "" ? "an empty string" : "a string";
+  return typeof value === "number" || typeof value === "bigint" ? "a number" : `a ${typeof value}`;
 }
 
 /** `providers[1].files[0]`, with the provider's name when it has one, so the operator finds the entry. */
@@ -404,7 +426,8 @@ export function formatPath(fullPath: ReadonlyArray<PropertyKey>, document?: unkn
   }
   if (fullPath[0] === "providers" && typeof fullPath[1] === "number") {
     const name = (document as { providers?: Array<{ name?: unknown }> } | undefined)?.providers?.[fullPath[1]]?.name;
-    if (typeof name === "string" && name) text += ` (provider "${name}")`;
+    // Only a valid name: an invalid one is a value the error is refusing, which may be a misplaced secret.
+    if (typeof name === "string" && PROVIDER_NAME.test(name)) text += ` (provider "${name}")`;
   }
   return text;
 }

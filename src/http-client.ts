@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { ProviderError } from "./provider.js";
+import type { SecretSet } from "./secrets.js";
 
 export const DEFAULT_MAX_BYTES = 1 << 20;
 
@@ -22,6 +23,12 @@ export interface HttpRequest {
   caFile?: string;
   /** The environment to take HTTPS_PROXY, HTTP_PROXY and NO_PROXY from. */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The run's secrets: an error answer's words are masked with them before they are bounded (a
+   * secret cut in two is no longer found by the mask of the printed line), and the proxy's
+   * credentials join them.
+   */
+  secrets?: SecretSet;
 }
 
 export interface HttpResponse {
@@ -37,6 +44,7 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
     return Promise.reject(new ProviderError(`${request.what}: unsupported URL scheme ${url.protocol}`));
   }
   const proxy = proxyFor(url, request.env ?? {});
+  if (proxy?.username) request.secrets?.addCredential(decodeURIComponent(proxy.username), decodeURIComponent(proxy.password));
   return new Promise<HttpResponse>((resolve, reject) => {
     if (request.signal.aborted) return reject(deadlineError(request));
     let ca: Buffer | undefined;
@@ -106,7 +114,7 @@ export class HttpStatusError extends ProviderError {
   readonly retryAfterMs: number | undefined;
 
   constructor(request: HttpRequest, response: HttpResponse, reason: string, json?: unknown) {
-    super(`${request.what} ${reason}${describeOAuthError(json)}`);
+    super(`${request.what} ${reason}${describeOAuthError(json, request.secrets)}`);
     this.name = "HttpStatusError";
     this.status = response.status;
     this.retryable = response.status === 429 || response.status >= 500;
@@ -116,12 +124,14 @@ export class HttpStatusError extends ProviderError {
   }
 }
 
-/** The `error` / `error_description` of an OAuth-style error answer, verbatim but bounded. */
-function describeOAuthError(json: unknown): string {
+/** The `error` / `error_description` of an OAuth-style error answer, verbatim but masked and bounded. */
+function describeOAuthError(json: unknown, secrets: SecretSet | undefined): string {
   if (typeof json !== "object" || json === null) return "";
   const { error, error_description: description, message } = json as Record<string, unknown>;
   const parts = [error, description ?? message].filter((part): part is string => typeof part === "string" && part !== "");
-  return parts.length ? `: ${parts.join(": ").slice(0, 300)}` : "";
+  if (parts.length === 0) return "";
+  const words = parts.join(": ");
+  return `: ${secrets ? secrets.maskAndBound(words, 300) : words.length > 300 ? `${words.slice(0, 300)}...` : words}`;
 }
 
 export interface RetryPolicy {

@@ -23,7 +23,8 @@ export async function loadProviderDefinition(type: string, fields: Record<string
     return loadExternalModule(path.resolve(where.dir, file), fail);
   }
   if (!Object.hasOwn(builtinProviders, type)) {
-    throw fail(`type: unknown provider type "${type}", expected one of ${[...Object.keys(builtinProviders), "module"].map((t) => `"${t}"`).join(", ")}`);
+    // The value itself is not quoted: a secret put in the wrong field must not reach the error line.
+    throw fail(`type: unknown provider type, expected one of ${[...Object.keys(builtinProviders), "module"].map((t) => `"${t}"`).join(", ")}`);
   }
   return checkDefinition(unwrapDefault((await builtinProviders[type]!.load()).default) as ProviderDefinition<unknown>, type, fail);
 }

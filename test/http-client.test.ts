@@ -69,11 +69,11 @@ test("a non-2xx answer names the endpoint and quotes the OAuth error fields verb
   }
 });
 
-test("a long OAuth error description is quoted up to 300 characters, on one line", async () => {
+test("a long OAuth error description is quoted up to 300 characters, marked where it was cut, on one line", async () => {
   const server = await startFaultServer();
   const url = server.route("/long-error", { kind: "json", status: 400, body: { error: "invalid_request", error_description: `${"x".repeat(500)}\nsecond line` } });
   const error = await failure(httpJson(get(url)));
-  assert.equal(error.message, `token endpoint ${url} answered HTTP 400: invalid_request: ${"x".repeat(300 - "invalid_request: ".length)}`);
+  assert.equal(error.message, `token endpoint ${url} answered HTTP 400: invalid_request: ${"x".repeat(300 - "invalid_request: ".length)}...`);
   assert.ok(!error.toLine().includes("\n"));
 });
 
