@@ -93,6 +93,39 @@ test("the helper from the docker config on the kubelet's search path: credHelper
   assert.equal(none.response.cacheDuration, "0s");
 });
 
+test("a docker config names helpers, never paths: anything but a plain name in credHelpers or credsStore is refused and not run", async () => {
+  const { env } = helperBin();
+  const home = tempDir();
+  fs.mkdirSync(path.join(home, ".docker"));
+  const dockerConfig = path.join(home, ".docker", "config.json");
+  // What whoever can write a docker config on the search path would have root run.
+  const evil = path.join(tempDir(), "evil");
+  const marker = `${evil}.ran`;
+  fs.writeFileSync(evil, `#!/bin/sh\ntouch '${marker}'\necho '{"Username":"u","Secret":"s"}'\n`, { mode: 0o755 });
+  const dir = tempDir();
+  const config = writeConfig(dir, { providers: [{ name: "docker", type: "credential-helper", matchImages: ["*.test"], rootDir: path.join(dir, "no-kubelet-root") }] });
+  const rule = `docker runs docker-credential-NAME from the PATH, and a name has only letters, digits, ".", "_" and "-" (a helper named by its path is allowed only in the helper option of credmux's own config)`;
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ["an absolute path in credHelpers", { credHelpers: { "helped.test": evil } }, `credHelpers["helped.test"]: ${JSON.stringify(evil)} is not a helper name`],
+    ["a relative path in credHelpers", { credHelpers: { "https://helped.test": "../../evil" } }, `credHelpers["https://helped.test"]: "../../evil" is not a helper name`],
+    ["an absolute path in credsStore", { credsStore: evil }, `credsStore: ${JSON.stringify(evil)} is not a helper name`],
+    ["a name with a space", { credsStore: "credmux-test get" }, `credsStore: "credmux-test get" is not a helper name`],
+  ];
+  for (const [name, document, problem] of cases) {
+    fs.writeFileSync(dockerConfig, JSON.stringify(document));
+    const run = await exec(config, "helped.test/app", { ...env, HOME: home });
+    assert.equal(run.status, 1, name);
+    assert.deepEqual(run.lines, [`credmux: provider docker: credential-helper: ${dockerConfig}: ${problem}: ${rule}`], name);
+    assert.equal(fs.existsSync(marker), false, `${name}: the file was run`);
+  }
+
+  // In credmux's own config a path is the operator's choice, and runs.
+  const own = writeConfig(dir, { providers: [{ name: "own", type: "credential-helper", matchImages: ["*.test"], helper: evil }] }, "own.json");
+  const run = await exec(own, "helped.test/app", env);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(fs.existsSync(marker), true);
+});
+
 test("credHelpers keys: bare hosts, ports, URLs and Docker Hub's names", () => {
   const cases: Array<[string, string]> = [
     ["ghcr.io", "ghcr.io"],
