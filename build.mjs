@@ -13,7 +13,6 @@ import { build, transform } from "esbuild";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 
@@ -402,7 +401,10 @@ export async function buildSea({ bundle, arches = [process.arch], cacheDir = sea
   const { main, assets } = splitBundle(fs.readFileSync(bundleFile, "latin1"));
   const boot = await bundleBoot({ variant: "sea", id: buildId([main, ...Object.entries(assets).flat()]) });
   const { inject } = (await import("postject")).default;
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "credmux-sea-"));
+  // Not under /tmp: the training runs load a provider module from here, and credmux refuses code in
+  // a directory others can write (src/trusted-path.ts).
+  fs.mkdirSync(path.join(root, ".build"), { recursive: true });
+  const work = fs.mkdtempSync(path.join(root, ".build", "sea-"));
   const outputs = [];
   try {
     fs.writeFileSync(path.join(work, "boot.cjs"), boot);

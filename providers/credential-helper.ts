@@ -45,10 +45,14 @@ const options = z.onFirstParse(buildOptions);
 type Options = z.infer<ReturnType<typeof buildOptions>>;
 
 interface HelperChoice {
-  helper: string;
-  /** Where the name came from, for messages. */
+  /** What to run: a path, or a docker-credential-NAME found on the PATH. */
+  command: string;
+  /** Where the helper was named, for messages. */
   from: string;
 }
+
+/** What docker would run for a helper name: docker-credential-NAME, looked up on the PATH. */
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export default defineProvider<Options>({
   type: TYPE,
@@ -59,11 +63,12 @@ export default defineProvider<Options>({
   cacheable: true,
   create(opts, env) {
     return async (request, signal) => {
+      // A path is the operator's to give, in credmux's own config; a docker config names a helper only.
       const choice = opts.helper
-        ? { helper: opts.helper, from: "the provider's helper option" }
+        ? { command: opts.helper.includes("/") ? path.resolve(env.configDir, opts.helper) : `docker-credential-${opts.helper}`, from: "the provider's helper option" }
         : chooseFromDockerConfig(opts, request.registry, env);
       if (!choice) return { auth: {} };
-      const command = choice.helper.includes("/") ? path.resolve(env.configDir, choice.helper) : `docker-credential-${choice.helper}`;
+      const { command } = choice;
       const what = `${TYPE}: ${command} (from ${choice.from})`;
       const serverUrl = HELPER_SERVER_URLS[request.registry] ?? request.registry;
       const childEnv = childEnvironment(env.env, opts.env, env.secrets);
@@ -107,17 +112,31 @@ function chooseFromDockerConfig(opts: Options, registry: string, env: ProviderEn
     for (const [key, name] of Object.entries((helpers ?? {}) as Record<string, unknown>)) {
       if (helperKeyRegistry(key) !== registry) continue;
       if (typeof name !== "string" || name === "") throw new ProviderError(`${TYPE}: ${file}: credHelpers[${JSON.stringify(key)}]: expected a helper name`);
-      return { helper: name, from: `credHelpers of ${file}` };
+      return dockerHelper(name, `credHelpers[${JSON.stringify(key)}]`, file);
     }
     if (document.credsStore !== undefined) {
       if (typeof document.credsStore !== "string") throw new ProviderError(`${TYPE}: ${file}: credsStore: expected a helper name`);
-      if (document.credsStore !== "") return { helper: document.credsStore, from: `credsStore of ${file}` };
+      if (document.credsStore !== "") return dockerHelper(document.credsStore, "credsStore", file);
     }
     // Like the kubelet, only the first config.json found on the search path counts.
     if (!opts.dockerConfigFiles) break;
   }
   env.log.debug("no credential helper is configured for this registry in the docker config files", { registry, files });
   return undefined;
+}
+
+/**
+ * The helper a docker config names, run as docker runs it: docker-credential-NAME from the PATH.
+ * Anything but a plain name is refused, never run as a path: whoever can write a docker config on
+ * the search path (a user's $HOME, the kubelet's working directory) must not choose what root runs.
+ */
+function dockerHelper(name: string, field: string, file: string): HelperChoice {
+  if (!HELPER_NAME.test(name)) {
+    const shown = name.length > 80 ? `${JSON.stringify(name.slice(0, 80))}...` : JSON.stringify(name);
+    throw new ProviderError(`${TYPE}: ${file}: ${field}: ${shown} is not a helper name: docker runs docker-credential-NAME from the PATH, and a name has only letters, digits, ".", "_" and "-"`,
+      "a helper named by its path is allowed only in the helper option of credmux's own config");
+  }
+  return { command: `docker-credential-${name}`, from: `${field === "credsStore" ? "credsStore" : "credHelpers"} of ${file}` };
 }
 
 /** The registry a credHelpers key names: docker accepts a bare host, host:port or a URL; Docker Hub under any of its names. */

@@ -1,7 +1,9 @@
 // Running another program under the exec's deadline (docker credential helpers, chained kubelet
-// plugins). The child gets a process group of its own, so that at the deadline the child and
-// everything it started are killed together: the kubelet kills only its direct child, and a
-// grandchild left holding a pipe would otherwise outlive credmux and pile up on the node.
+// plugins). The child gets a process group of its own, so that the child and everything it started
+// are killed together once it has exited (its answer read) or at the deadline: the kubelet kills
+// only its direct child, and a grandchild left running, or holding a pipe, would otherwise outlive
+// credmux and pile up on the node. Beyond reach: a descendant that leaves the group (setsid,
+// setpgid) is not killed; one that holds a pipe delays the answer by EXIT_GRACE_MS at most.
 import { ProviderError } from "./provider.js";
 import type { SecretSet } from "./secrets.js";
 import { StderrTail } from "./stderr-tail.js";
@@ -33,8 +35,17 @@ export interface ChildResult {
 }
 
 const MAX_STDERR_BYTES = 16 << 10;
+/**
+ * How long, after the child has exited and its group was killed, its pipes may take to report
+ * their end. Killed processes let go of them at once; only one that left the group (setsid) can
+ * hold them open, and what the child wrote before it exited is already in the pipe by then.
+ */
+const EXIT_GRACE_MS = 150;
 
-/** Runs the command to completion; at the deadline (signal) kills its whole process group and rejects. */
+/**
+ * Runs the command until it exits, then kills its whole process group and resolves with what it
+ * printed; at the deadline (signal) kills the group and rejects.
+ */
 export function runChild(run: ChildRun): Promise<ChildResult> {
   const { spawn } = require("node:child_process") as typeof import("node:child_process");
   return new Promise<ChildResult>((resolve, reject) => {
@@ -49,19 +60,24 @@ export function runChild(run: ChildRun): Promise<ChildResult> {
       return reject(spawnError(run, error));
     }
     let settled = false;
+    let graceTimer: NodeJS.Timeout | undefined;
     const finish = (outcome: () => void) => {
       if (settled) return;
       settled = true;
       run.signal.removeEventListener("abort", onAbort);
+      clearTimeout(graceTimer);
       outcome();
     };
-    const killGroup = () => {
+    const killDescendants = () => {
       if (child.pid === undefined) return;
       try {
         process.kill(-child.pid, "SIGKILL");
       } catch {
         // ESRCH: the group is already gone.
       }
+    };
+    const killGroup = () => {
+      killDescendants();
       child.stdout.destroy();
       child.stderr.destroy();
     };
@@ -92,13 +108,19 @@ export function runChild(run: ChildRun): Promise<ChildResult> {
       killGroup();
       reject(spawnError(run, error));
     }));
-    // "close", not "exit": stdout is complete only once every process holding it has let go.
-    child.on("close", (status, exitSignal) => finish(() => resolve({
-      status,
-      exitSignal,
-      stdout: Buffer.concat(stdout).toString("utf8"),
-      stderr: stderr.text(),
-    })));
+    // The run ends when the child exits, not when its pipes close: a grandchild it left behind may
+    // hold them open for as long as it runs. The group is killed at once (success included), which
+    // closes the pipes of every process still in it; what the child wrote is read until they close,
+    // or until the grace ends when one that left the group still holds them.
+    child.on("exit", (status, exitSignal) => {
+      killDescendants();
+      const result = () => finish(() => {
+        killGroup();
+        resolve({ status, exitSignal, stdout: Buffer.concat(stdout).toString("utf8"), stderr: stderr.text() });
+      });
+      child.on("close", result);
+      graceTimer = setTimeout(result, EXIT_GRACE_MS);
+    });
     // A child that exits without reading its stdin must not fail the run with EPIPE.
     child.stdin.on("error", () => {});
     child.stdin.end(run.stdin);

@@ -2,6 +2,8 @@
 // response there). pino is deferred (src/deferred.ts): it is compiled only when a line is actually
 // written at the enabled level, so the quiet path of a kubelet exec never pays for it.
 // Every line passes through the run's SecretSet and pino's key redaction before it is written.
+import fs from "node:fs";
+import path from "node:path";
 import { loadDeferred } from "./deferred.js";
 import { describeError } from "./errors.js";
 import type { SecretSet } from "./secrets.js";
@@ -127,7 +129,7 @@ export class RunLogger implements Logger {
       : [{ level: "debug", stream: pino.destination({ dest: this.#sink.fd, sync: true }) }];
     if (this.#sink.file) {
       try {
-        const file = pino.destination({ dest: this.#sink.file, sync: true, mkdir: true, append: true, mode: 0o600 } as never);
+        const file = pino.destination({ dest: openLogFile(this.#sink.file), sync: true });
         this.#fileStream = file as unknown as { destroy(): void };
         streams.push({ level: "debug", stream: file });
       } catch (error) {
@@ -139,5 +141,32 @@ export class RunLogger implements Logger {
     if (streams.length === 0) streams.push({ level: "debug", stream: pino.destination({ dest: 2, sync: true }) });
     this.#pino = streams.length === 1 ? pino(options, streams[0]!.stream) : pino(options, pino.multistream(streams as never));
     return this.#pino;
+  }
+}
+
+/**
+ * Opens the log file for appending (made 0600 if missing, with its directory), refusing a symlink
+ * (O_NOFOLLOW) and anything but a regular file of credmux's user: credmux runs as root, and a log
+ * path that another user could point elsewhere would have root append to a file of their choice.
+ */
+function openLogFile(file: string): number {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO without a reader fails at once instead of blocking the exec.
+    fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") throw new Error(`${file} is a symbolic link, which credmux does not follow (point log.file at the file itself)`);
+    throw error;
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new Error(`${file} is not a regular file (point log.file at one)`);
+    if (stat.uid !== process.getuid!()) throw new Error(`${file} belongs to uid ${stat.uid}, not to credmux's user (chown it to uid ${process.getuid!()}, or remove it)`);
+    return fd;
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
   }
 }

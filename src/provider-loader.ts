@@ -5,6 +5,7 @@ import { builtinProviders, type BuiltinProvider } from "../providers/registry.js
 import { bootHost } from "./boot-host.js";
 import { CredmuxError, describeError } from "./errors.js";
 import type { ProviderDefinition } from "./provider.js";
+import { untrustedPathProblem } from "./trusted-path.js";
 
 interface Where {
   /** The config file's directory, against which a relative module path is resolved. */
@@ -40,6 +41,7 @@ async function loadExternalModule(file: string, fail: (reason: string, hint?: st
     // require() works from the bundle and from a single executable alike; an ES module needs import().
     // node:url is required here, not at the top: most execs load no external module.
     if (/\.mjs$/.test(file)) {
+      refuseUntrusted(file, fail);
       const { pathToFileURL } = require("node:url") as typeof import("node:url");
       const url = pathToFileURL(file).href;
       // In the bundle and the single executable this code was compiled by boot.ts, which imports for it.
@@ -48,14 +50,27 @@ async function loadExternalModule(file: string, fail: (reason: string, hint?: st
       // Module.createRequire through this module's own constructor: require("node:module") would
       // load Node's public module API, 0.4 ms of every exec with an external provider.
       const { createRequire } = module.constructor as typeof import("node:module");
-      loaded = createRequire(file)(file);
+      const requireFrom = createRequire(file);
+      // The path as configured (whose directories hold any symlink on it), and the file require()
+      // resolves it to (through symlinks, with an extension added or a directory's main file).
+      const resolved = requireFrom.resolve(file);
+      refuseUntrusted(file, fail);
+      if (resolved !== file) refuseUntrusted(resolved, fail);
+      loaded = requireFrom(resolved);
     }
   } catch (error) {
+    if (error instanceof CredmuxError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") throw fail(`module ${file}: no such file`);
     throw fail(`module ${file}: cannot load it: ${describeError(error)}`);
   }
   return checkDefinition(unwrapDefault(loaded) as ProviderDefinition<unknown>, `module ${file}`, fail);
+}
+
+/** Refuses code that someone other than root or credmux's user could change (src/trusted-path.ts). */
+function refuseUntrusted(file: string, fail: (reason: string, hint?: string) => CredmuxError): void {
+  const problem = untrustedPathProblem(file);
+  if (problem) throw fail(`module ${file}: refusing to load it: ${problem.reason}`, problem.fix);
 }
 
 /** The definition behind CommonJS/ES module interop: module.exports, its default, or a transpiled module's default.default. */

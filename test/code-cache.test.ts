@@ -13,7 +13,7 @@ import { readMainSection, readSections } from "../src/bundle-sections.js";
 import { BUNDLE } from "./helpers/paths.js";
 import { runBundle, type BundleRun } from "./helpers/run-bundle.js";
 import { startAwsServer } from "./helpers/aws-server.js";
-import { tempDir, writeConfig } from "./helpers/temp.js";
+import { tempDir, trustedTempDir, writeConfig } from "./helpers/temp.js";
 
 const V1 = "credentialprovider.kubelet.k8s.io/v1";
 const request = (image: string) => `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: V1, image })}\n`;
@@ -206,7 +206,7 @@ test("a corrupt, truncated or other build's code cache costs a compile, never an
 });
 
 test("an ES module provider loads through the compiled main code, with and without its code cache", async () => {
-  const dir = tempDir();
+  const dir = trustedTempDir();
   const module = path.join(dir, "provider.mjs");
   fs.writeFileSync(module, `export default { type: "esm", create: () => async (request) => ({ auth: { [request.registry]: { username: "esm", password: "${PASSWORD}" } } }) };\n`);
   const config = writeConfig(dir, { cache: { dir: path.join(dir, "cache") }, providers: [{ name: "esm", type: "module", module, matchImages: ["registry.cc.test"] }] });

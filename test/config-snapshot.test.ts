@@ -13,7 +13,7 @@ import { builtinProviders } from "../providers/registry.js";
 import { ConfigSnapshots } from "../src/config-snapshot.js";
 import { REPO_ROOT } from "./helpers/paths.js";
 import { runBundle } from "./helpers/run-bundle.js";
-import { tempDir, writeConfig } from "./helpers/temp.js";
+import { tempDir, trustedTempDir, writeConfig } from "./helpers/temp.js";
 
 const BUILD = "0123456789abcdef";
 const V1 = "credentialprovider.kubelet.k8s.io/v1";
@@ -125,7 +125,7 @@ test("a note is trusted only as a code cache is: ours, 0600, in a 0700 directory
 });
 
 test("only the kubelet plugin's runs use notes; an operator's module checks its options on every run, noted or not", async () => {
-  const dir = tempDir();
+  const dir = trustedTempDir();
   const cache = path.join(dir, "cache");
   const module = path.join(dir, "provider.js");
   const writeModule = (wanted: string) => fs.writeFileSync(module, `module.exports = {

@@ -11,6 +11,7 @@ import path from "node:path";
 import credentialHelper, { helperKeyRegistry, HELPER_SERVER_URLS } from "../providers/credential-helper.js";
 import { startConnectProxy } from "./helpers/connect-proxy.js";
 import { FIXTURES } from "./helpers/paths.js";
+import { installForkingProgram, liveMembers, readForkPids, stillRunning, type Descendant } from "./helpers/processes.js";
 import { runBundle } from "./helpers/run-bundle.js";
 import { skipUnlessTools } from "./helpers/required-tools.js";
 import { makeTestCertificates } from "./helpers/test-ca.js";
@@ -92,6 +93,39 @@ test("the helper from the docker config on the kubelet's search path: credHelper
   assert.equal(none.response.cacheDuration, "0s");
 });
 
+test("a docker config names helpers, never paths: anything but a plain name in credHelpers or credsStore is refused and not run", async () => {
+  const { env } = helperBin();
+  const home = tempDir();
+  fs.mkdirSync(path.join(home, ".docker"));
+  const dockerConfig = path.join(home, ".docker", "config.json");
+  // What whoever can write a docker config on the search path would have root run.
+  const evil = path.join(tempDir(), "evil");
+  const marker = `${evil}.ran`;
+  fs.writeFileSync(evil, `#!/bin/sh\ntouch '${marker}'\necho '{"Username":"u","Secret":"s"}'\n`, { mode: 0o755 });
+  const dir = tempDir();
+  const config = writeConfig(dir, { providers: [{ name: "docker", type: "credential-helper", matchImages: ["*.test"], rootDir: path.join(dir, "no-kubelet-root") }] });
+  const rule = `docker runs docker-credential-NAME from the PATH, and a name has only letters, digits, ".", "_" and "-" (a helper named by its path is allowed only in the helper option of credmux's own config)`;
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ["an absolute path in credHelpers", { credHelpers: { "helped.test": evil } }, `credHelpers["helped.test"]: ${JSON.stringify(evil)} is not a helper name`],
+    ["a relative path in credHelpers", { credHelpers: { "https://helped.test": "../../evil" } }, `credHelpers["https://helped.test"]: "../../evil" is not a helper name`],
+    ["an absolute path in credsStore", { credsStore: evil }, `credsStore: ${JSON.stringify(evil)} is not a helper name`],
+    ["a name with a space", { credsStore: "credmux-test get" }, `credsStore: "credmux-test get" is not a helper name`],
+  ];
+  for (const [name, document, problem] of cases) {
+    fs.writeFileSync(dockerConfig, JSON.stringify(document));
+    const run = await exec(config, "helped.test/app", { ...env, HOME: home });
+    assert.equal(run.status, 1, name);
+    assert.deepEqual(run.lines, [`credmux: provider docker: credential-helper: ${dockerConfig}: ${problem}: ${rule}`], name);
+    assert.equal(fs.existsSync(marker), false, `${name}: the file was run`);
+  }
+
+  // In credmux's own config a path is the operator's choice, and runs.
+  const own = writeConfig(dir, { providers: [{ name: "own", type: "credential-helper", matchImages: ["*.test"], helper: evil }] }, "own.json");
+  const run = await exec(own, "helped.test/app", env);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(fs.existsSync(marker), true);
+});
+
 test("credHelpers keys: bare hosts, ports, URLs and Docker Hub's names", () => {
   const cases: Array<[string, string]> = [
     ["ghcr.io", "ghcr.io"],
@@ -154,23 +188,6 @@ test("options: helper excludes the docker-config search options", () => {
   assert.equal(credentialHelper.options!.safeParse({ helper: "" }).success, false);
 });
 
-/** Live members of a process group, from /proc (zombies are dead: they only wait to be reaped). */
-function liveMembers(pgid: number): number[] {
-  const live: number[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid && fields[0] !== "Z") live.push(Number(entry));
-  }
-  return live;
-}
-
 test("a hanging helper is killed at the deadline with its whole process group", async (t) => {
   const { env, bin } = helperBin();
   const pids = path.join(bin, "pids");
@@ -198,6 +215,41 @@ test("a hanging helper is killed at the deadline with its whole process group", 
   assert.deepEqual(live, [], `processes of the helper's group still running: ${live.join(", ")}`);
   assert.ok(grandchildPid! > 0);
   assert.equal(liveMembers(helperPid!).includes(grandchildPid!), false);
+});
+
+/** Runs the forking fixture as the configured helper (deadline 20 s) with these descendants. */
+async function execForking(descendants: Descendant[]) {
+  const { program, pidFile } = installForkingProgram();
+  const dir = tempDir();
+  const config = writeConfig(dir, { defaults: { timeout: "20s" }, providers: [{ name: "helper", type: "credential-helper", matchImages: ["registry.helper.test"], helper: program }] });
+  const run = await exec(config, "registry.helper.test/app", { FORK_SPEC: JSON.stringify(descendants), FORK_PIDS: pidFile, FORK_SECRET: SECRET });
+  const pids = readForkPids(pidFile);
+  return { run, pids };
+}
+
+test("a helper that answers and exits, leaving a background child holding stdout: the pull succeeds and the child is killed", async () => {
+  const { run, pids } = await execForking([{ holdsStdout: true, depth: 2, ownSession: false }]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(run.response.auth, { "registry.helper.test": { username: "forking-user", password: SECRET } });
+  assert.ok(pids.descendants.length >= 1);
+  assert.deepEqual(await stillRunning(pids.descendants, [pids.program]), []);
+});
+
+test("a helper that answers and exits, leaving a background child not holding its pipes: the child is killed after the success", async () => {
+  const { run, pids } = await execForking([{ holdsStdout: false, depth: 1, ownSession: false }]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(run.response.auth, { "registry.helper.test": { username: "forking-user", password: SECRET } });
+  assert.equal(pids.descendants.length, 1);
+  assert.deepEqual(await stillRunning(pids.descendants, [pids.program]), []);
+});
+
+test("a grandchild that leaves the group (setsid) holding stdout is beyond reach: the answer is still right, and it keeps running", async () => {
+  const { run, pids } = await execForking([{ holdsStdout: true, depth: 1, ownSession: true }]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(run.response.auth, { "registry.helper.test": { username: "forking-user", password: SECRET } });
+  // The documented limit (README, Security): a new session is out of the group credmux kills.
+  assert.equal(pids.sessions.length, 1);
+  assert.equal(liveMembers(pids.sessions[0]!).length > 0, true);
 });
 
 test("Debian's docker-credential-ecr-login through the bridge, against a loopback ECR endpoint", async (t) => {

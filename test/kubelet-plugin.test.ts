@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import kubeletPlugin, { decodePluginResponse, encodePluginRequest } from "../providers/kubelet-plugin.js";
 import { BUNDLE, FIXTURES } from "./helpers/paths.js";
+import { installForkingProgram, readForkPids, stillRunning } from "./helpers/processes.js";
 import { runBundle } from "./helpers/run-bundle.js";
 import { tempDir, writeConfig } from "./helpers/temp.js";
 
@@ -159,6 +160,18 @@ test("a hanging plugin is killed at the deadline", async () => {
   assert.equal(run.status, 1);
   assert.match(run.lines[0]!, /^credmux: provider vendor: (no answer within 1s|kubelet-plugin: \S+: no answer before the deadline; killed it and its process group)/);
   assert.equal(calls(record).length, 1);
+});
+
+test("a plugin that answers and exits, leaving background children (one holding stdout): the pull succeeds and every one is killed", async () => {
+  const { program, pidFile } = installForkingProgram();
+  const config = writeConfig(tempDir(), { defaults: { timeout: "20s" }, providers: [chained(program)] });
+  const descendants = [{ holdsStdout: true, depth: 1, ownSession: false }, { holdsStdout: false, depth: 2, ownSession: false }];
+  const run = await exec(config, { apiVersion: V1, image: "registry.chain.test/app" }, { FORK_SPEC: JSON.stringify(descendants), FORK_PIDS: pidFile, FORK_SECRET: PASSWORD });
+  const pids = readForkPids(pidFile);
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(run.response.auth, { "registry.chain.test": { username: "forking-user", password: PASSWORD } });
+  assert.ok(pids.descendants.length >= 2);
+  assert.deepEqual(await stillRunning(pids.descendants, [pids.program]), []);
 });
 
 test("the decoder and encoder in process: the kubelet's exact request bytes, null auth, Go durations", () => {

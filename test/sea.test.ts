@@ -13,7 +13,7 @@ import { builtinProviders } from "../providers/registry.js";
 import { BUNDLE, FIXTURES, REPO_ROOT } from "./helpers/paths.js";
 import { baseEnv, runBundle } from "./helpers/run-bundle.js";
 import { runProgram, type ProgramOptions } from "./helpers/run-program.js";
-import { tempDir, writeConfig } from "./helpers/temp.js";
+import { tempDir, trustedTempDir, writeConfig } from "./helpers/temp.js";
 import { startTokenServer } from "./helpers/token-server.js";
 
 const SEA = path.join(REPO_ROOT, "dist", `credmux-linux-${process.arch}`);
@@ -123,7 +123,7 @@ test("single executable: a deferred provider and the AWS SDK load from SEA asset
 test("single executable: external provider modules load, CommonJS and ES modules alike", async (t) => {
   if (!requireSea(t)) return;
   const server = await startTokenServer();
-  const dir = tempDir();
+  const dir = trustedTempDir();
   fs.writeFileSync(path.join(dir, "esm-provider.mjs"), [
     "export default {",
     "  type: 'esm-static',",
