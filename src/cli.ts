@@ -93,7 +93,7 @@ Commands:
   version                  print the version
 
 Options (every command):
-  --config FILE            the credmux config (default: $CREDMUX_CONFIG, else /etc/credmux/config.yaml)
+  --config FILE            the credmux config (default: $CREDMUX_CONFIG, else /etc/credmux/config.json, else /etc/credmux/config.yaml)
   --log-level LEVEL        debug, info, warn, error or silent (default: $CREDMUX_LOG_LEVEL, else the config, else warn)
   -h, --help               show help for credmux or a command
 

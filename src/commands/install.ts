@@ -5,6 +5,7 @@
 // changes nothing. --dry-run only reports.
 import fs from "node:fs";
 import path from "node:path";
+import { DEFAULT_CONFIG_PATHS } from "../config-location.js";
 import { parseDocument } from "../config.js";
 import { CredmuxError } from "../errors.js";
 import { installProfile, kubeletFlags, PROFILE_NAMES, type InstallProfile } from "../install-profiles.js";
@@ -89,7 +90,10 @@ place, so give them as absolute paths on the node.
     ];
     if (!dryRun) for (const step of steps) apply(step);
 
-    io.writeStdout(report(profile, root, steps, executable, dryRun));
+    // A YAML config left from a manual set-up would otherwise be what a plain `credmux check` reads.
+    const passedOver = configAt === DEFAULT_CONFIG_PATHS[0] ? DEFAULT_CONFIG_PATHS.slice(1).filter((file) => fs.existsSync(hostOf(file))) : [];
+    const notes = passedOver.map((file) => `${file} is no longer read: credmux's commands read ${configAt} first; remove ${file} so that nobody edits it`);
+    io.writeStdout(report(profile, root, steps, executable, dryRun, notes));
     return 0;
   },
 };
@@ -214,7 +218,7 @@ function apply(step: Step): void {
   }
 }
 
-function report(profile: InstallProfile, root: string, steps: Step[], executable: ReturnType<typeof runningExecutable>, dryRun: boolean): string {
+function report(profile: InstallProfile, root: string, steps: Step[], executable: ReturnType<typeof runningExecutable>, dryRun: boolean, notes: string[]): string {
   const verb: Record<Change, [done: string, would: string]> = {
     unchanged: ["unchanged", "unchanged"],
     write: ["written", "would write"],
@@ -239,7 +243,7 @@ function report(profile: InstallProfile, root: string, steps: Step[], executable
   } else {
     lines.push("the kubelet config is unchanged: no kubelet restart needed (credmux reads its own config on every exec)");
   }
-  for (const note of profile.notes) lines.push(`note: ${note}`);
+  for (const note of [...notes, ...profile.notes]) lines.push(`note: ${note}`);
   return `${lines.join("\n")}\n`;
 }
 
