@@ -108,13 +108,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const args = parseArgs(argv, VALUED_FLAGS);
     const levelFlag = args.flags.get("log-level");
     const level = typeof levelFlag === "string" ? levelFlag : io.env.CREDMUX_LOG_LEVEL;
-    if (level !== undefined && level !== "") {
-      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-        throw new CredmuxError("usage", `log level "${level}" is not one of ${LOG_LEVELS.join(", ")}`, typeof levelFlag === "string" ? "see credmux --help" : "check CREDMUX_LOG_LEVEL");
-      }
+    let levelFixed = level !== undefined && level !== "";
+    if (levelFixed && !(LOG_LEVELS as readonly string[]).includes(level!)) {
+      if (typeof levelFlag === "string") throw new CredmuxError("usage", `log level "${level}" is not one of ${LOG_LEVELS.join(", ")}`, "see credmux --help");
+      // The kubelet's env for every exec: failing here would fail every pull over a logging setting.
+      log.warn(`CREDMUX_LOG_LEVEL "${level}" is not one of ${LOG_LEVELS.join(", ")}; logging at warn (or the config's level)`);
+      levelFixed = false;
+    } else if (levelFixed) {
       log.configure({ level: level as LogLevel });
     }
-    const levelFixed = level !== undefined && level !== "";
     if (args.command === "version" || (args.command === undefined && args.flags.has("version"))) {
       io.writeStdout(`credmux ${typeof __CREDMUX_VERSION__ === "string" ? __CREDMUX_VERSION__ : "dev"}\n`);
       return 0;

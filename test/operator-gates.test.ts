@@ -1,5 +1,7 @@
-// Where the config is found (one search order for every command, the one `install` writes to) and
-// the patterns the config refuses because the kubelet would never match them.
+// Gates an operator on a node relies on, through the built bundle where the exec is concerned: where
+// the config is found (one search order for every command, the one `install` writes to), patterns
+// the kubelet would never match refused, an empty answer that says why, and a log level setting that
+// cannot fail every pull.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -78,4 +80,37 @@ test("install says when a config.yaml beside the config.json it writes is no lon
   });
   assert.equal(run.status, 0, run.stderr);
   assert.ok(run.stdout.split("\n").includes(`note: ${YAML_DEFAULT} is no longer read: credmux's commands read ${JSON_DEFAULT} first; remove ${YAML_DEFAULT} so that nobody edits it`), run.stdout);
+});
+
+/** The plugin's stderr: one pino JSON line each. */
+const logLines = (stderr: string) => stderr.trim().split("\n").map((line) => JSON.parse(line) as { level: string; msg: string });
+const REQUEST = (image: string) => JSON.stringify({ apiVersion: "credentialprovider.kubelet.k8s.io/v1", kind: "CredentialProviderRequest", image });
+
+test("a dockercfg provider that finds no file on the kubelet's search path answers nothing and says where it looked, at warn", async () => {
+  const dir = tempDir();
+  const rootDir = path.join(dir, "kubelet");
+  const config = writeConfig(dir, { providers: [{ name: "node", type: "dockercfg", matchImages: ["registry.test"], rootDir }] });
+  const home = path.join(dir, "home");
+  const cwd = path.join(dir, "cwd");
+  fs.mkdirSync(cwd);
+  const run = await runBundle(["--config", config], { stdin: REQUEST("registry.test/app"), cwd, env: { HOME: home } });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout).auth, {});
+  const searched = [`${rootDir}/config.json`, `${cwd}/config.json`, `${home}/.docker/config.json`, "/.docker/config.json",
+    `${rootDir}/.dockercfg`, `${cwd}/.dockercfg`, `${home}/.dockercfg`, "/.dockercfg"];
+  assert.ok(logLines(run.stderr).some((line) => line.level === "warn" && line.msg.endsWith(
+    `no docker config file on the kubelet's search path (searched ${searched.join(", ")}): answering no credentials; list the file in the provider's files`)), run.stderr);
+});
+
+test("an invalid CREDMUX_LOG_LEVEL warns and logs at warn instead of failing every pull; an invalid --log-level is a usage error", async () => {
+  const dir = tempDir();
+  const config = writeConfig(dir, { providers: [{ name: "harbor", type: "token", username: "robot", secretEnv: "HARBOR_TOKEN", matchImages: ["harbor.example.com"] }] });
+  const run = await runBundle(["--config", config], { stdin: REQUEST("harbor.example.com/app"), env: { HARBOR_TOKEN: "t0ken", CREDMUX_LOG_LEVEL: "verbose" } });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout).auth["harbor.example.com"].username, "robot");
+  assert.ok(logLines(run.stderr).some((line) => line.level === "warn" &&
+    line.msg === `CREDMUX_LOG_LEVEL "verbose" is not one of debug, info, warn, error, silent; logging at warn (or the config's level)`), run.stderr);
+  const flag = await runBundle(["validate", "--config", config, "--log-level", "verbose"]);
+  assert.notEqual(flag.status, 0);
+  assert.match(flag.stderr, /log level "verbose" is not one of debug, info, warn, error, silent/);
 });
