@@ -100,6 +100,9 @@ Options (every command):
 Run 'credmux COMMAND --help' for a command's options.
 `;
 
+/** The exit status of a usage error, whichever command it came from. */
+export const EXIT_USAGE = 2;
+
 /** Runs one invocation; returns the exit status. Every error ends as one line on stderr. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const secrets = new SecretSet();
@@ -142,7 +145,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     io.writeStderr(`credmux: ${describeError(error, (text) => secrets.mask(text))}\n`);
     if (!(error instanceof CredmuxError)) log.debug("unexpected error", { error });
-    return 1;
+    // As kubectl and the docker credential helpers: 2 is a wrong invocation, 1 a failure (or `match`'s miss).
+    return error instanceof CredmuxError && error.kind === "usage" ? EXIT_USAGE : 1;
   } finally {
     log.close();
   }
