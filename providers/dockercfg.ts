@@ -142,7 +142,9 @@ function readConfiguredFiles(opts: Options, env: ProviderEnv): DockerConfigFile[
       return [dockerConfigEntries(file, document, legacy, env)];
     }
   }
-  env.log.debug("no docker config file on the kubelet's search path", { paths: [...search.json, ...search.legacy] });
+  // Warn, not debug: the answer is empty and the exec succeeds, so without this line a 401 is all an operator sees.
+  const searched = [...search.json, ...search.legacy];
+  env.log.warn(`no docker config file on the kubelet's search path (searched ${searched.join(", ")}): answering no credentials; list the file in the provider's files`, { paths: searched });
   return [];
 }
 

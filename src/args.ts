@@ -4,7 +4,7 @@
 import { CredmuxError } from "./errors.js";
 
 /** The options that take a value, for every command (so that `--config FILE check` reads the same everywhere). */
-export const VALUED_FLAGS: ReadonlySet<string> = new Set(["config", "log-level", "provider", "format", "merge", "profile", "root"]);
+export const VALUED_FLAGS: ReadonlySet<string> = new Set(["config", "log-level", "provider", "entry", "kubelet-config", "format", "merge", "profile", "root"]);
 
 export interface ParsedArgs {
   command: string | undefined;

@@ -93,12 +93,15 @@ Commands:
   version                  print the version
 
 Options (every command):
-  --config FILE            the credmux config (default: $CREDMUX_CONFIG, else /etc/credmux/config.yaml)
+  --config FILE            the credmux config (default: $CREDMUX_CONFIG, else /etc/credmux/config.json, else /etc/credmux/config.yaml)
   --log-level LEVEL        debug, info, warn, error or silent (default: $CREDMUX_LOG_LEVEL, else the config, else warn)
   -h, --help               show help for credmux or a command
 
 Run 'credmux COMMAND --help' for a command's options.
 `;
+
+/** The exit status of a usage error, whichever command it came from. */
+export const EXIT_USAGE = 2;
 
 /** Runs one invocation; returns the exit status. Every error ends as one line on stderr. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -108,13 +111,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const args = parseArgs(argv, VALUED_FLAGS);
     const levelFlag = args.flags.get("log-level");
     const level = typeof levelFlag === "string" ? levelFlag : io.env.CREDMUX_LOG_LEVEL;
-    if (level !== undefined && level !== "") {
-      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-        throw new CredmuxError("usage", `log level "${level}" is not one of ${LOG_LEVELS.join(", ")}`, typeof levelFlag === "string" ? "see credmux --help" : "check CREDMUX_LOG_LEVEL");
-      }
+    let levelFixed = level !== undefined && level !== "";
+    if (levelFixed && !(LOG_LEVELS as readonly string[]).includes(level!)) {
+      if (typeof levelFlag === "string") throw new CredmuxError("usage", `log level "${level}" is not one of ${LOG_LEVELS.join(", ")}`, "see credmux --help");
+      // The kubelet's env for every exec: failing here would fail every pull over a logging setting.
+      log.warn(`CREDMUX_LOG_LEVEL "${level}" is not one of ${LOG_LEVELS.join(", ")}; logging at warn (or the config's level)`);
+      levelFixed = false;
+    } else if (levelFixed) {
       log.configure({ level: level as LogLevel });
     }
-    const levelFixed = level !== undefined && level !== "";
     if (args.command === "version" || (args.command === undefined && args.flags.has("version"))) {
       io.writeStdout(`credmux ${typeof __CREDMUX_VERSION__ === "string" ? __CREDMUX_VERSION__ : "dev"}\n`);
       return 0;
@@ -140,7 +145,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     io.writeStderr(`credmux: ${describeError(error, (text) => secrets.mask(text))}\n`);
     if (!(error instanceof CredmuxError)) log.debug("unexpected error", { error });
-    return 1;
+    // As kubectl and the docker credential helpers: 2 is a wrong invocation, 1 a failure (or `match`'s miss).
+    return error instanceof CredmuxError && error.kind === "usage" ? EXIT_USAGE : 1;
   } finally {
     log.close();
   }

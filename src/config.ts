@@ -6,7 +6,8 @@ import fs from "node:fs";
 import path from "node:path";
 import * as z from "./schema.js";
 import { MAX_GO_DURATION_MS, parseGoDuration } from "./duration.js";
-import { configPath, DEFAULT_CONFIG_PATH, isJsonConfig, resolveCacheDir } from "./config-location.js";
+import { unmatchablePatternProblem } from "./unmatchable-pattern.js";
+import { configPath, DEFAULT_CONFIG_PATHS, isJsonConfig, resolveCacheDir } from "./config-location.js";
 import { ConfigSnapshots } from "./config-snapshot.js";
 import { CredmuxError, describeError, jsonSyntaxReason } from "./errors.js";
 import { parseGoURL } from "./go-url.js";
@@ -80,8 +81,13 @@ function buildSchemas() {
 
   const nonEmpty = z.string().check(z.minLength(1));
 
-  const matchImagePattern = nonEmpty.check(z.refine((pattern) => parseGoURL(`https://${pattern}`) !== undefined, {
+  const parsablePattern = nonEmpty.check(z.refine((pattern) => parseGoURL(`https://${pattern}`) !== undefined, {
     message: "expected a kubelet matchImages pattern (host[:port][/path], `*` within host labels); the kubelet cannot parse this one",
+  }));
+  // Patterns matched against the names the kubelet sends; a mirror's `to` is matched against names credmux makes.
+  const matchImagePattern = parsablePattern.check(z.superRefine((pattern, ctx) => {
+    const problem = unmatchablePatternProblem(pattern);
+    if (problem) ctx.addIssue({ code: "custom", message: `never matches an image: it ${problem}`, input: undefined });
   }));
 
   const tokenAttributesSchema = z.strictObject({
@@ -120,7 +126,7 @@ function buildSchemas() {
     })),
     mirrors: z.optional(z.array(z.strictObject({
       from: matchImagePattern,
-      to: matchImagePattern.check(z.refine((to) => !to.includes("*"), { message: "expected the mirror's registry and path, without '*'" })),
+      to: parsablePattern.check(z.refine((to) => !to.includes("*"), { message: "expected the mirror's registry and path, without '*'" })),
     }))),
     providers: z.array(z.looseObject({})).check(z.minLength(1)),
   });
@@ -134,7 +140,7 @@ const KNOWN_VALID = {
   providerCommonSchema: { safeParse: (entry: unknown) => ({ success: true, data: entry }) },
 } as unknown as ReturnType<typeof buildSchemas>;
 
-export { configPath, DEFAULT_CONFIG_PATH };
+export { configPath, DEFAULT_CONFIG_PATHS };
 
 function configError(file: string, reason: string, hint?: string): CredmuxError {
   return new CredmuxError("config", `config ${file}: ${reason}`, hint);
@@ -184,7 +190,9 @@ function readConfigFile(absolute: string, shown: string): string {
     stat = fs.statSync(absolute);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw configError(shown, "no such file", "pass --config or set CREDMUX_CONFIG to the credmux config file");
+    if (code === "ENOENT") {
+      throw configError(shown, "no such file", `pass --config or set CREDMUX_CONFIG to the credmux config file; without either, credmux reads the first of ${DEFAULT_CONFIG_PATHS.join(" and ")} that exists`);
+    }
     throw configError(shown, `cannot read it (${code ?? (error as Error).message})`);
   }
   if (!stat.isFile()) throw configError(shown, "not a regular file");

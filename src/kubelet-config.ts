@@ -10,7 +10,9 @@ import { formatGoDuration, parseGoDuration } from "./duration.js";
 import { CredmuxError } from "./errors.js";
 import { goQuote, goURLError } from "./go-url.js";
 import { loadDeferred } from "./deferred.js";
+import { entryArg } from "./kubelet-entry.js";
 import { matchImage } from "./match.js";
+import { sha256Hex } from "./sha256.js";
 import { API_GROUP, API_VERSIONS } from "./protocol.js";
 
 /** The group and kind of the kubelet's --image-credential-provider-config file. */
@@ -54,21 +56,25 @@ export interface KubeletConfigDocument {
 
 /**
  * The kubelet entries for a credmux config: one named `name` for every provider outside
- * service-account mode, and one `name-PROVIDER` per provider with tokenAttributes (the kubelet has
- * one tokenAttributes per entry; `credmux install` links those names to the same executable).
- * `configArg` is the credmux config's path as the kubelet's exec must pass it.
+ * service-account mode, and one per service-account audience (the kubelet has one tokenAttributes
+ * per entry; `credmux install` links those names to the same executable). Their args name the
+ * entry's kind and audience, never a provider (src/kubelet-entry.ts), so renaming a provider or
+ * adding one with the same patterns leaves them right. `configArg` is the credmux config's path as
+ * the kubelet's exec must pass it.
  */
 export function kubeletEntriesFor(config: Pick<Config, "providers" | "mirrors" | "defaults">, configArg: string, name = DEFAULT_ENTRY_NAME): KubeletProvider[] {
-  const base = (providers: ProviderConfig[], entryName: string, tokenAttributes?: TokenAttributes) => ({
+  interface Group { name: string; providers: ProviderConfig[]; matchImages: string[]; audience?: string }
+  const base = (providers: ProviderConfig[], entryName: string, audience?: string): Group => ({
     name: entryName,
     providers,
     matchImages: unique(providers.flatMap((provider) => provider.matchImages)),
-    tokenAttributes,
+    ...(audience !== undefined ? { audience } : {}),
   });
   const plain = config.providers.filter((provider) => !provider.tokenAttributes);
+  const audiences = unique(config.providers.flatMap((provider) => provider.tokenAttributes ? [provider.tokenAttributes.serviceAccountTokenAudience] : []));
   const groups = [
     ...(plain.length > 0 ? [base(plain, name)] : []),
-    ...config.providers.filter((provider) => provider.tokenAttributes).map((provider) => base([provider], `${name}-${provider.name}`, provider.tokenAttributes)),
+    ...audiences.map((audience) => base(config.providers.filter((provider) => provider.tokenAttributes?.serviceAccountTokenAudience === audience), audienceEntryName(name, audience), audience)),
   ];
   // The kubelet must exec credmux for a mirror's `from` images too: they go to the entries whose
   // providers serve the mirror's `to` image (with their tokens, in service-account mode).
@@ -82,29 +88,50 @@ export function kubeletEntriesFor(config: Pick<Config, "providers" | "mirrors" |
     matchImages: group.matchImages,
     defaultCacheDuration: formatGoDuration(config.defaults.cacheDurationMs),
     apiVersion: PLUGIN_API_VERSION,
-    // Each entry's exec asks only its own providers: a credmux-NAME entry exists for NAME's token,
-    // and the main entry must not ask a service-account provider without one.
-    args: ["--config", configArg, ...(group.providers.length > 0 ? ["--provider", group.providers.map((provider) => provider.name).join(",")] : [])],
+    // The main entry's exec must not ask a service-account provider without its token, and an
+    // audience's entry asks only the providers that take that audience's token.
+    args: ["--config", configArg, "--entry", entryArg(group.audience === undefined ? { kind: "node" } : { kind: "service-account", audience: group.audience })],
     // A Node bundle installed instead of the single executable would run code a NODE_OPTIONS in the
     // kubelet's environment names; the kubelet appends env after its own, so this one wins.
     env: [{ name: "NODE_OPTIONS", value: "" }],
-    ...(group.tokenAttributes ? { tokenAttributes: kubeletTokenAttributes(group.tokenAttributes) } : {}),
+    ...(group.audience !== undefined ? { tokenAttributes: audienceTokenAttributes(group.providers.map((provider) => provider.tokenAttributes!)) } : {}),
   }));
+}
+
+/**
+ * The name of an audience's entry (and of its link in the bin dir): `name-AUDIENCE`, with a short
+ * hash of the audience when it has characters a file name or the kubelet refuses (`api://x`), so
+ * that two audiences never share a name and renaming a provider never renames its entry.
+ */
+export function audienceEntryName(name: string, audience: string): string {
+  const slug = audience.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "");
+  return slug === audience && slug !== "." && slug !== ".." ? `${name}-${slug}` : `${name}-${slug ? `${slug}-` : ""}${sha256Hex(audience).slice(0, 8)}`;
+}
+
+/**
+ * One entry's tokenAttributes for the providers that share its audience: the kubelet calls the
+ * entry only when every required annotation is there, so it requires what all of them require and
+ * passes the rest as optional (each provider's own requirements are checked per request); the
+ * answer is cached per token if any provider wants that, and a service account is required only if
+ * every provider requires one.
+ */
+function audienceTokenAttributes(all: readonly TokenAttributes[]): NonNullable<KubeletProvider["tokenAttributes"]> {
+  const requiredKeys = all.map((attributes) => attributes.requiredServiceAccountAnnotationKeys ?? []);
+  const required = requiredKeys[0]!.filter((key) => requiredKeys.every((keys) => keys.includes(key)));
+  const optional = unique(all.flatMap((attributes) => [...(attributes.requiredServiceAccountAnnotationKeys ?? []), ...(attributes.optionalServiceAccountAnnotationKeys ?? [])]))
+    .filter((key) => !required.includes(key));
+  return {
+    serviceAccountTokenAudience: all[0]!.serviceAccountTokenAudience,
+    cacheType: all.some((attributes) => attributes.cacheType === "Token") ? "Token" : "ServiceAccount",
+    requireServiceAccount: all.every((attributes) => attributes.requireServiceAccount),
+    ...(required.length ? { requiredServiceAccountAnnotationKeys: required } : {}),
+    ...(optional.length ? { optionalServiceAccountAnnotationKeys: optional } : {}),
+  };
 }
 
 /** The whole kubelet config file for a credmux config (see kubeletEntriesFor). */
 export function kubeletConfigFor(config: Pick<Config, "providers" | "mirrors" | "defaults">, configArg: string, name = DEFAULT_ENTRY_NAME): KubeletConfigDocument {
   return { apiVersion: KUBELET_CONFIG_V1, kind: KUBELET_CONFIG_KIND, providers: kubeletEntriesFor(config, configArg, name) };
-}
-
-function kubeletTokenAttributes(attributes: TokenAttributes): NonNullable<KubeletProvider["tokenAttributes"]> {
-  return {
-    serviceAccountTokenAudience: attributes.serviceAccountTokenAudience,
-    cacheType: attributes.cacheType,
-    requireServiceAccount: attributes.requireServiceAccount,
-    ...(attributes.requiredServiceAccountAnnotationKeys?.length ? { requiredServiceAccountAnnotationKeys: [...attributes.requiredServiceAccountAnnotationKeys] } : {}),
-    ...(attributes.optionalServiceAccountAnnotationKeys?.length ? { optionalServiceAccountAnnotationKeys: [...attributes.optionalServiceAccountAnnotationKeys] } : {}),
-  };
 }
 
 function unique(values: readonly string[]): string[] {

@@ -71,13 +71,21 @@ test("version, help on every command, and usage errors", async () => {
     assert.equal(run.status, 0);
     assert.match(run.stdout, /^Usage: credmux/);
   }
-  const unknown = await runBundle(["frobnicate"]);
-  assert.equal(unknown.status, 1);
-  assert.equal(unknown.stderr, 'credmux: unknown command "frobnicate" (see credmux --help)\n');
-  const badFlag = await runBundle(["check", "--bogus", "x"]);
-  assert.match(badFlag.stderr, /unknown option --bogus for check/);
-  const badLevel = await runBundle(["validate", "--log-level", "loud"]);
-  assert.match(badLevel.stderr, /log level "loud" is not one of debug, info, warn, error, silent/);
+  // Exit 2 for every usage error, as kubectl does; 1 stays a failure (and match's "no match").
+  const usage: Array<[argv: string[], stderr: string]> = [
+    [["frobnicate"], 'credmux: unknown command "frobnicate" (see credmux --help)\n'],
+    [["check", "--bogus", "x"], "credmux: unknown option --bogus for check (see credmux check --help)\n"],
+    [["validate", "--log-level", "loud"], 'credmux: log level "loud" is not one of debug, info, warn, error, silent (see credmux --help)\n'],
+    [["match", "only-a-pattern"], "credmux: match takes exactly a PATTERN and an IMAGE (see credmux match --help)\n"],
+    [["check"], "credmux: check needs at least one IMAGE (see credmux check --help)\n"],
+    [["install", "--profile", "nowhere"], 'credmux: unknown profile "nowhere", expected one of eks, k3s, rke2, kubeadm, aks, gke, kops, custom (see credmux install --help)\n'],
+  ];
+  for (const [argv, stderr] of usage) {
+    const run = await runBundle(argv);
+    assert.deepEqual([run.status, run.stderr], [2, stderr], argv.join(" "));
+  }
+  const miss = await runBundle(["match", "registry.test", "other.test/x"]);
+  assert.equal(miss.status, 1, "match: a miss is 1, not a usage error");
 });
 
 test("the plugin's --provider asks only the named providers, and refuses names the config lacks", async () => {

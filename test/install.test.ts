@@ -73,15 +73,15 @@ for (const name of PROFILE_NAMES) {
     assert.equal(fs.readFileSync(installedConfig, "utf8"), `${JSON.stringify(JSON.parse(fs.readFileSync(config, "utf8")), null, 2)}\n`);
     const kubeletConfig = path.join(root, profile.kubeletConfig);
     assert.equal(mode(kubeletConfig), "600");
-    assert.equal(fs.readlinkSync(path.join(root, profile.binDir, "credmux-team")), "credmux", "the service-account entry's name runs the same executable");
+    assert.equal(fs.readlinkSync(path.join(root, profile.binDir, "credmux-team.test")), "credmux", "the service-account entry's name runs the same executable");
 
     let providers: KubeletProvider[] = [];
     assert.doesNotThrow(() => { providers = loadKubeletConfig(kubeletConfig, { serviceAccountTokenGate: true }); }, "the kubelet starts with it");
-    assert.deepEqual(providers.map((p) => p.name), ["vendor-provider", "credmux", "credmux-team"]);
+    assert.deepEqual(providers.map((p) => p.name), ["vendor-provider", "credmux", "credmux-team.test"]);
     assert.deepEqual(providers[0], VENDOR, "the platform's provider is kept as it was");
     const configAt = path.posix.join(profile.credmuxConfigDir, "config.json");
-    assert.deepEqual(providers[1]!.args, ["--config", configAt, "--provider", "registry"], "the kubelet passes the config's path on the node, not under --root");
-    assert.deepEqual(providers[2]!.args, ["--config", configAt, "--provider", "team"], "the service-account entry asks only its provider");
+    assert.deepEqual(providers[1]!.args, ["--config", configAt, "--entry", "node"], "the kubelet passes the config's path on the node, not under --root");
+    assert.deepEqual(providers[2]!.args, ["--config", configAt, "--entry", "service-account:team.test"], "the audience's entry asks only the providers of that audience");
     assert.deepEqual(providers[1]!.matchImages, ["registry.test"]);
     assert.deepEqual(providers[2]!.tokenAttributes, serviceAccount);
     if (name === "eks") assert.match(fs.readFileSync(kubeletConfig, "utf8"), /^\{\n  "apiVersion"/, "EKS's config.json stays JSON");
@@ -111,14 +111,14 @@ test("install: a changed config rewrites only what changed; a dropped service-ac
   credmuxConfig(work, [{ name: "registry", type: "dockercfg", matchImages: ["registry.test", "other.test"], files: [dockerConfig] }]);
   const dry = await runBundle(["install", "--profile", "k3s", "--root", root, "--config", config, "--dry-run"]);
   assert.equal(dry.status, 0, dry.stderr);
-  assert.match(dry.stdout, /would remove\s+\/var\/lib\/rancher\/credentialprovider\/bin\/credmux-team/);
-  assert.ok(fs.existsSync(path.join(root, profile.binDir, "credmux-team")), "--dry-run removed nothing");
+  assert.match(dry.stdout, /would remove\s+\/var\/lib\/rancher\/credentialprovider\/bin\/credmux-team\.test/);
+  assert.ok(fs.existsSync(path.join(root, profile.binDir, "credmux-team.test")), "--dry-run removed nothing");
 
   const run = await runBundle(["install", "--profile", "k3s", "--root", root, "--config", config]);
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /unchanged\s+\/var\/lib\/rancher\/credentialprovider\/bin\/credmux /);
   assert.equal(fs.statSync(binary).ino, binaryBefore.ino, "the executable, unchanged, was not rewritten");
-  assert.ok(!fs.existsSync(path.join(root, profile.binDir, "credmux-team")), "the stale link is gone");
+  assert.ok(!fs.existsSync(path.join(root, profile.binDir, "credmux-team.test")), "the stale link is gone");
   const providers = loadKubeletConfig(path.join(root, profile.kubeletConfig), { serviceAccountTokenGate: false });
   assert.deepEqual(providers.map((p) => [p.name, p.matchImages]), [["credmux", ["registry.test", "other.test"]]]);
 });
@@ -150,7 +150,7 @@ test("install --profile custom takes its paths from CREDMUX_INSTALL_*", async ()
   const text = fs.readFileSync(path.join(root, "opt/credmux/kubelet.json"), "utf8");
   assert.match(text, /^\{/, "a new .json kubelet config is JSON");
   const providers = loadKubeletConfig(path.join(root, "opt/credmux/kubelet.json"), { serviceAccountTokenGate: true });
-  assert.deepEqual(providers[0]!.args, ["--config", "/opt/credmux/etc/config.json", "--provider", "registry"]);
+  assert.deepEqual(providers[0]!.args, ["--config", "/opt/credmux/etc/config.json", "--entry", "node"]);
   assert.ok(run.stdout.includes("--image-credential-provider-config=/opt/credmux/kubelet.json --image-credential-provider-bin-dir=/opt/credmux/bin"), run.stdout);
 });
 
@@ -164,7 +164,7 @@ test("install into a kubelet config directory (kubelet 1.34+) writes credmux's o
   const run = await runBundle(["install", "--profile", "kubeadm", "--root", root, "--config", config]);
   assert.equal(run.status, 0, run.stderr);
   assert.equal(mode(path.join(dir, "credmux.yaml")), "600");
-  assert.deepEqual(loadKubeletConfig(dir, { serviceAccountTokenGate: true }).map((p) => p.name), ["vendor-provider", "credmux", "credmux-team"]);
+  assert.deepEqual(loadKubeletConfig(dir, { serviceAccountTokenGate: true }).map((p) => p.name), ["vendor-provider", "credmux", "credmux-team.test"]);
   const again = await runBundle(["install", "--profile", "kubeadm", "--root", root, "--config", config]);
   assert.match(again.stdout, /unchanged\s+\/etc\/kubernetes\/image-credential-provider-config\.yaml\/credmux\.yaml/);
 });
@@ -179,8 +179,8 @@ test("install refuses, writing nothing, what would stop the kubelet or clobber s
     }, ["--profile", "aks"], /failed to validate credential provider config: providers\.name: Invalid value: "a\/b": provider name cannot contain '\/'/],
     ["a file in the way of a service-account link", (root) => {
       fs.mkdirSync(path.join(root, "home/kubernetes/bin"), { recursive: true });
-      fs.writeFileSync(path.join(root, "home/kubernetes/bin/credmux-team"), "someone's binary");
-    }, ["--profile", "gke"], /credmux-team: exists and is not a symlink credmux made/],
+      fs.writeFileSync(path.join(root, "home/kubernetes/bin/credmux-team.test"), "someone's binary");
+    }, ["--profile", "gke"], /credmux-team\.test: exists and is not a symlink credmux made/],
     ["an unknown profile", () => undefined, ["--profile", "talos"], /unknown profile "talos", expected one of eks, k3s, rke2, kubeadm, aks, gke, kops, custom/],
     ["no profile", () => undefined, [], /install needs --profile/],
   ];

@@ -146,23 +146,23 @@ const expectedEntries = (config: string): KubeletProvider[] => [
     matchImages: ["registry.test", "*.registry.test", "other.test:5000", "docker.io"],
     defaultCacheDuration: "1m30s",
     apiVersion: "credentialprovider.kubelet.k8s.io/v1",
-    // Each entry's exec asks only its own providers.
-    args: ["--config", config, "--provider", "registry,other"],
+    // The main entry's exec asks the providers outside service-account mode, named by none.
+    args: ["--config", config, "--entry", "node"],
     env: [{ name: "NODE_OPTIONS", value: "" }],
   },
   {
-    name: "credmux-team",
+    name: "credmux-registry.test",
     // The mirror whose target the service-account provider serves goes to its entry, token and all.
     matchImages: ["team.test", "quay.io"],
     defaultCacheDuration: "1m30s",
     apiVersion: "credentialprovider.kubelet.k8s.io/v1",
-    args: ["--config", config, "--provider", "team"],
+    args: ["--config", config, "--entry", "service-account:registry.test"],
     env: [{ name: "NODE_OPTIONS", value: "" }],
     tokenAttributes: serviceAccount,
   },
 ];
 
-test("kubelet-config: every pattern and mirror source, one entry per service-account provider, in YAML and JSON", async () => {
+test("kubelet-config: every pattern and mirror source, one entry per service-account audience, in YAML and JSON", async () => {
   const dir = tempDir();
   const config = serviceAccountConfig(dir);
   const yaml = await runBundle(["kubelet-config", "--config", config]);
@@ -219,7 +219,7 @@ test("kubelet-config --merge keeps every other provider and its comments, replac
   const run = await runBundle(["kubelet-config", "--config", config, "--merge", existing]);
   assert.equal(run.status, 0, run.stderr);
   const providers = assertKubeletAccepts(run.stdout, "merged yaml");
-  assert.deepEqual(providers.map((p) => p.name), ["ecr-credential-provider", "credmux", "credmux-team", "vendor"]);
+  assert.deepEqual(providers.map((p) => p.name), ["ecr-credential-provider", "credmux", "credmux-registry.test", "vendor"]);
   assert.deepEqual(providers.slice(1, 3), expectedEntries(config));
   assert.deepEqual(providers[3], { name: "vendor", matchImages: ["vendor.test"], defaultCacheDuration: "1m", apiVersion: "credentialprovider.kubelet.k8s.io/v1beta1", args: ["get-credentials"] });
   assert.match(run.stdout, /^# the node image's config\n/);
@@ -262,7 +262,7 @@ test("kubelet-config refuses what the kubelet would refuse, with the kubelet's w
     ["an unknown field in the existing file", ["--merge", write("typo.json", doc([provider("vendor", { unknownField: 1 })]))], /error decoding config ".*typo\.json": strict decoding error: unknown field "providers\[0\]\.unknownField"/],
     ["another provider the kubelet rejects", ["--merge", write("bad.json", doc([provider("bad name")]))],
       /failed to validate credential provider config: providers\.name: Invalid value: "bad name": provider name cannot contain spaces/],
-    ["someone else's entry under credmux's service-account name", ["--merge", write("taken.json", doc([provider("credmux-team", { args: ["--other"] })]))], /already has a provider named "credmux-team" that is not credmux's/],
+    ["someone else's entry under credmux's service-account name", ["--merge", write("taken.json", doc([provider("credmux-registry.test", { args: ["--other"] })]))], /already has a provider named "credmux-registry\.test" that is not credmux's/],
     ["a wrong kind", ["--merge", write("kind.yaml", "apiVersion: kubelet.config.k8s.io/v1\nkind: KubeletConfiguration\n")], /no kind "KubeletConfiguration" is registered for version "kubelet\.config\.k8s\.io\/v1"/],
     ["a missing file", ["--merge", path.join(dir, "missing.yaml")], /kubelet config .*missing\.yaml: cannot read it \(ENOENT\)/],
     ["an unknown format", ["--format", "toml"], /--format must be yaml or json, found "toml"/],

@@ -5,8 +5,10 @@
 // changes nothing. --dry-run only reports.
 import fs from "node:fs";
 import path from "node:path";
+import { DEFAULT_CONFIG_PATHS } from "../config-location.js";
 import { parseDocument } from "../config.js";
 import { CredmuxError } from "../errors.js";
+import { fileOptionsOf } from "../file-options.js";
 import { installProfile, kubeletFlags, PROFILE_NAMES, type InstallProfile } from "../install-profiles.js";
 import {
   aggregateKubeletErrors, decodeKubeletConfig, formatKubeletConfig, kubeletConfigFor, KUBELET_CONFIG_V1,
@@ -46,7 +48,7 @@ executable, or the bundle) into the platform's credential provider bin dir as "c
 and the credmux config (--config) into /etc/credmux as config.json (mode 0600; JSON, because YAML
 costs every exec about 10 ms to parse), and merges credmux's entries into the platform's kubelet
 CredentialProviderConfig (mode 0600), keeping every other provider. Providers in service-account
-mode get their own kubelet entry, "credmux-NAME", a symlink to "credmux".
+mode get one kubelet entry per audience, "credmux-AUDIENCE", a symlink to "credmux".
 Each file is written beside its destination and renamed into place; files already right are left
 alone. Prints what changed, the kubelet flags to set where the platform does not set them itself,
 and how to make the kubelet read a changed kubelet config.
@@ -57,7 +59,8 @@ and how to make the kubelet read a changed kubelet config.
   --dry-run        print what would change, and change nothing
 
 Paths in the config (docker config files, secret files, modules) are resolved against its new
-place, so give them as absolute paths on the node.
+place: a relative one that would then name another file is refused; give them as absolute paths
+on the node.
 `,
   flags: ["profile", "root", "dry-run"],
   async run(context) {
@@ -74,10 +77,12 @@ place, so give them as absolute paths on the node.
 
     const config = await loadRunConfig(context);
     const executable = runningExecutable();
+    const document = parseDocument(fs.readFileSync(config.path, "utf8"), config.path);
     // Installed as JSON: parsing YAML costs every exec about 10 ms, JSON a fraction of one.
-    const configText = Buffer.from(`${JSON.stringify(parseDocument(fs.readFileSync(config.path, "utf8"), config.path), null, 2)}\n`);
+    const configText = Buffer.from(`${JSON.stringify(document, null, 2)}\n`);
     const configAt = path.posix.join(profile.credmuxConfigDir, "config.json");
     const hostOf = (at: string) => path.join(root, at);
+    refuseMovedRelativePaths(document, config.path, profile.credmuxConfigDir, hostOf(profile.credmuxConfigDir));
     const binaryAt = path.posix.join(profile.binDir, DEFAULT_ENTRY_NAME);
     const entries = kubeletConfigFor(config, configAt).providers;
 
@@ -89,10 +94,31 @@ place, so give them as absolute paths on the node.
     ];
     if (!dryRun) for (const step of steps) apply(step);
 
-    io.writeStdout(report(profile, root, steps, executable, dryRun));
+    // A YAML config left from a manual set-up would otherwise be what a plain `credmux check` reads.
+    const passedOver = configAt === DEFAULT_CONFIG_PATHS[0] ? DEFAULT_CONFIG_PATHS.slice(1).filter((file) => fs.existsSync(hostOf(file))) : [];
+    const notes = passedOver.map((file) => `${file} is no longer read: credmux's commands read ${configAt} first; remove ${file} so that nobody edits it`);
+    io.writeStdout(report(profile, root, steps, executable, dryRun, notes));
     return 0;
   },
 };
+
+/**
+ * Refuses a config whose relative paths would name other files once it is copied: they are
+ * resolved against the config's directory, and the copy lives in `targetDir` (`targetHost` here).
+ */
+function refuseMovedRelativePaths(document: unknown, source: string, targetDir: string, targetHost: string): void {
+  const sourceDir = path.dirname(source);
+  const relative: Array<{ at: string; value: string }> = fileOptionsOf(document, sourceDir)
+    .filter((option) => !option.onPath && !path.isAbsolute(option.value))
+    .map((option) => ({ at: option.at, value: option.value }));
+  const { cache, log } = (document ?? {}) as { cache?: { dir?: unknown }; log?: { file?: unknown } };
+  if (typeof cache?.dir === "string" && cache.dir !== "" && !path.isAbsolute(cache.dir)) relative.push({ at: "cache.dir", value: cache.dir });
+  if (typeof log?.file === "string" && log.file !== "" && !path.isAbsolute(log.file)) relative.push({ at: "log.file", value: log.file });
+  const moved = relative.filter((option) => path.resolve(sourceDir, option.value) !== path.resolve(targetHost, option.value));
+  if (moved.length === 0) return;
+  throw new CredmuxError("config", `config ${source}: ${moved.map((option) => `${option.at} is the relative path "${option.value}", which the copy in ${targetDir} would resolve to ${path.posix.join(targetDir, option.value)}, not ${path.resolve(sourceDir, option.value)}`).join("; ")}`,
+    "write the path the file has on the node, as an absolute path");
+}
 
 /** The file this process runs from: the single executable, or the bundle (which needs node on the node). */
 function runningExecutable(): { file: string; kind: "single executable" | "Node bundle" } {
@@ -214,7 +240,7 @@ function apply(step: Step): void {
   }
 }
 
-function report(profile: InstallProfile, root: string, steps: Step[], executable: ReturnType<typeof runningExecutable>, dryRun: boolean): string {
+function report(profile: InstallProfile, root: string, steps: Step[], executable: ReturnType<typeof runningExecutable>, dryRun: boolean, notes: string[]): string {
   const verb: Record<Change, [done: string, would: string]> = {
     unchanged: ["unchanged", "unchanged"],
     write: ["written", "would write"],
@@ -239,7 +265,7 @@ function report(profile: InstallProfile, root: string, steps: Step[], executable
   } else {
     lines.push("the kubelet config is unchanged: no kubelet restart needed (credmux reads its own config on every exec)");
   }
-  for (const note of profile.notes) lines.push(`note: ${note}`);
+  for (const note of [...notes, ...profile.notes]) lines.push(`note: ${note}`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -16,9 +16,11 @@ export const kubeletConfigCommand: Command = {
 
 Prints the kubelet's CredentialProviderConfig (kubelet.config.k8s.io/v1) for the credmux config:
 an entry "credmux" whose matchImages are every provider's patterns (and every mirror's from),
-args --config with the config's absolute path, and defaultCacheDuration from the config. Each
-provider in service-account mode (tokenAttributes) gets its own entry "credmux-NAME", since the
-kubelet takes one tokenAttributes per entry; 'credmux install' links that name to the executable.
+args --config with the config's absolute path and --entry node, and defaultCacheDuration from the
+config. The providers in service-account mode (tokenAttributes) get one entry per audience,
+"credmux-AUDIENCE" with --entry service-account:AUDIENCE, since the kubelet takes one
+tokenAttributes per entry; 'credmux install' links that name to the executable. The args name no
+provider: renaming one, or adding one with the same patterns, leaves the entries right.
 The output passes the kubelet's own validation, or nothing is printed.
 
   --format yaml|json   the output format (default: yaml, or the format of the --merge file)

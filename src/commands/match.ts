@@ -9,7 +9,7 @@ export const matchCommand: Command = {
 
 Applies the kubelet's matchImages rule: the image is named as the kubelet names it
 (nginx:1.25 is docker.io/library/nginx), then matched label by label ('*' never spans a dot),
-port by port (equal strings) and by path prefix. Exit status 0 on a match, 1 otherwise.
+port by port (equal strings) and by path prefix. Exit status 0 on a match, 1 on a miss, 2 on a usage error.
 `,
   flags: [],
   async run({ io, args }) {

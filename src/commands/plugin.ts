@@ -1,7 +1,7 @@
 // The kubelet exec plugin: one CredentialProviderRequest on stdin, one response on stdout, exit 0;
 // or nothing on stdout, one line on stderr, exit 1 (the kubelet then caches nothing and retries).
-import type { Config } from "../config.js";
 import { CredmuxError } from "../errors.js";
+import { configForEntry, entrySelector, PROVIDER_ARG_WARNING } from "../kubelet-entry.js";
 import { decodeRequest, encodeResponse } from "../protocol.js";
 import type { Command } from "./index.js";
 import { loadRunConfig, makeCache, makeDispatcher } from "./setup.js";
@@ -14,10 +14,15 @@ v1, v1beta1 or v1alpha1) on stdin and writes one CredentialProviderResponse in t
 apiVersion on stdout. Logs go to stderr and to log.file of the config. On failure: nothing on
 stdout, one line on stderr, exit status 1.
 
-  --provider NAME[,NAME]   ask only these providers of the config (credmux kubelet-config gives
-                           each kubelet entry its own: a service-account provider has its own entry)
+  --entry node             ask only the providers outside service-account mode (credmux
+                           kubelet-config writes this into the kubelet's main entry)
+  --entry service-account:AUDIENCE
+                           ask only the providers whose tokenAttributes have this audience (the
+                           kubelet entry that carries that audience's tokenAttributes)
+  --provider NAME[,NAME]   the older form, written by credmux before --entry: ask only these
+                           providers; still honoured, with a warning to regenerate the entry
 `,
-  flags: ["provider"],
+  flags: ["entry", "provider"],
   async run(context) {
     const { io, log } = context;
     if (io.stdinIsTerminal) {
@@ -25,7 +30,9 @@ stdout, one line on stderr, exit status 1.
         "to try an image by hand, run: credmux check IMAGE");
     }
     const request = decodeRequest(await io.readStdin());
-    const config = onlyProviders(await loadRunConfig(context, true), context.args.flags.get("provider"));
+    const selector = entrySelector(context.args.flags.get("entry"), context.args.flags.get("provider"));
+    const config = configForEntry(await loadRunConfig(context, true), selector);
+    if (selector.kind === "names") log.warn(PROVIDER_ARG_WARNING, { config: config.path, provider: selector.names.join(",") });
     // One image per exec: an in-memory layer could never hit, so only the disk cache is used.
     const resolution = await makeDispatcher(config, context, makeCache(config, context, false)).resolve(request);
     if (resolution.failure && config.onFailure !== "empty") {
@@ -36,16 +43,3 @@ stdout, one line on stderr, exit status 1.
     return 0;
   },
 };
-
-/** The config narrowed to the providers --provider names; all of them without the flag. */
-function onlyProviders(config: Config, flag: string | true | undefined): Config {
-  if (flag === undefined) return config;
-  if (flag === true || flag === "") throw new CredmuxError("usage", "--provider needs the names of providers in the config", "see credmux --help");
-  const names = flag.split(",").map((name) => name.trim()).filter(Boolean);
-  const unknown = names.filter((name) => !config.providers.some((provider) => provider.name === name));
-  if (unknown.length > 0) {
-    throw new CredmuxError("config", `--provider names ${unknown.map((n) => `"${n}"`).join(", ")}, not in ${config.path}`,
-      "the kubelet config is older than the credmux config: run credmux kubelet-config --merge (or credmux install) again");
-  }
-  return { ...config, providers: config.providers.filter((provider) => names.includes(provider.name)) };
-}

@@ -2,6 +2,7 @@
 // settings take effect (unless --log-level or CREDMUX_LOG_LEVEL already chose the level).
 import { bootHost } from "../boot-host.js";
 import { configPath, loadConfig, type Config } from "../config.js";
+import { shadowedDefaultConfigs } from "../config-location.js";
 import { CredentialCache } from "../cache/credential-cache.js";
 import { Dispatcher } from "../dispatch.js";
 import type { CommandContext } from "./index.js";
@@ -13,7 +14,8 @@ import type { CommandContext } from "./index.js";
 export async function loadRunConfig(context: CommandContext, snapshots = false): Promise<Config> {
   const flag = context.args.flags.get("config");
   const host = snapshots ? bootHost() : undefined;
-  const config = await loadConfig(configPath(typeof flag === "string" ? flag : undefined, context.io.env), context.io.cwd, host ? {
+  const file = configPath(typeof flag === "string" ? flag : undefined, context.io.env);
+  const config = await loadConfig(file, context.io.cwd, host ? {
     snapshotBuildId: host.buildId,
     // This run's code caches would hold the validation's code, which the next runs skip: they write them instead.
     onNoted: () => host.codeCache?.forgetMissed(),
@@ -22,6 +24,10 @@ export async function loadRunConfig(context: CommandContext, snapshots = false):
     file: config.log.file,
     ...(config.log.level && !context.levelFixed ? { level: config.log.level } : {}),
   });
+  // Only a search can pass over a file: --config and CREDMUX_CONFIG name theirs.
+  for (const shadowed of typeof flag === "string" || context.io.env.CREDMUX_CONFIG ? [] : shadowedDefaultConfigs(file)) {
+    context.log.warn(`${shadowed} is not read: ${file} comes first in credmux's search; merge what it holds into ${file} and remove it`, { config: file, ignored: shadowed });
+  }
   return config;
 }
 
