@@ -9,6 +9,7 @@ import { API_GROUP } from "../protocol.js";
 import { maskedValue } from "../secrets.js";
 import type { Resolution } from "../dispatch.js";
 import type { Command } from "./index.js";
+import { formatData, outputFormat } from "./output.js";
 import { loadRunConfig, makeCache, makeDispatcher } from "./setup.js";
 
 interface CheckReport {
@@ -85,20 +86,21 @@ function printReport(r: CheckReport): string {
 }
 
 export const checkCommand: Command = {
-  help: `Usage: credmux check IMAGE... [--config FILE] [--json]
+  help: `Usage: credmux check IMAGE... [--config FILE] [-o table|json|yaml]
 
 Resolves credentials for each image exactly as the kubelet's exec of credmux would (same config,
 same providers), and prints per provider whether its patterns matched, what it answered or why
 it failed, and which credentials the kubelet would try for the image. Secrets are masked.
 Exit status 1 if any image's resolution failed.
 
-  --json       print the reports as JSON
-  --no-cache   ask every provider, bypassing the credential cache (nothing is stored either)
+  -o, --output FORMAT   table (the default), json or yaml (--json is -o json)
+  --no-cache            ask every provider, bypassing the credential cache (nothing is stored either)
 `,
-  flags: ["json", "no-cache"],
+  flags: ["json", "no-cache", "output"],
   async run(context) {
     const images = context.args.positionals;
     if (images.length === 0) throw new CredmuxError("usage", "check needs at least one IMAGE", "see credmux check --help");
+    const format = outputFormat(context.args, "check");
     const config = await loadRunConfig(context);
     const noCache = context.args.flags.has("no-cache");
     const dispatcher = makeDispatcher(config, context, noCache ? undefined : makeCache(config, context, true));
@@ -108,30 +110,43 @@ Exit status 1 if any image's resolution failed.
       const resolution = await dispatcher.resolve({ apiVersion: `${API_GROUP}/v1`, image });
       reports.push(report(input, resolution));
     }
-    const text = context.args.flags.has("json") ? JSON.stringify(reports, null, 2) : reports.map(printReport).join("\n\n");
-    context.io.writeStdout(`${context.secrets.mask(text)}\n`);
+    const text = format === "table" ? `${reports.map(printReport).join("\n\n")}\n` : formatData(reports, format);
+    context.io.writeStdout(context.secrets.mask(text));
     return reports.every((r) => r.ok) ? 0 : 1;
   },
 };
 
+/** { [name]: value } when value is defined, else {}: keeps absent fields out of JSON and YAML output. */
+const optional = <K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+
 export const explainCommand: Command = {
-  help: `Usage: credmux explain IMAGE [--config FILE]
+  help: `Usage: credmux explain IMAGE [--config FILE] [-o table|json|yaml]
 
 Shows, for every provider in the config, which matchImages patterns match the image and why
 each other pattern does not (label count, a label, the port, the path prefix). Asks no provider.
+
+  -o, --output FORMAT   table (the default), json or yaml
 `,
-  flags: [],
+  flags: ["output"],
   async run(context) {
     const [input, ...extra] = context.args.positionals;
     if (input === undefined || extra.length > 0) throw new CredmuxError("usage", "explain takes exactly one IMAGE", "see credmux explain --help");
+    const format = outputFormat(context.args, "explain");
     const image = normalizeImageName(input).name;
     const config = await loadRunConfig(context);
+    const providers = config.providers.map((provider) => {
+      const patterns = provider.matchImages.map((pattern) => ({ pattern, ...optional("whyNot", explainMatch(pattern, image)) }));
+      return { name: provider.name, type: provider.type, asked: patterns.some((p) => p.whyNot === undefined), patterns };
+    });
+    if (format !== "table") {
+      context.io.writeStdout(formatData({ image, input, providers }, format));
+      return 0;
+    }
     const lines = [`${image}${input !== image ? ` (from ${input})` : ""}`];
-    for (const provider of config.providers) {
-      const verdicts = provider.matchImages.map((pattern) => ({ pattern, why: explainMatch(pattern, image) }));
-      const matched = verdicts.filter((v) => v.why === undefined);
-      lines.push(`  ${provider.name} (${provider.type}): ${matched.length ? `asked (${matched.map((v) => JSON.stringify(v.pattern)).join(", ")} match)` : "not asked"}`);
-      for (const v of verdicts) if (v.why !== undefined) lines.push(`      ${JSON.stringify(v.pattern)}: ${v.why}`);
+    for (const provider of providers) {
+      const matched = provider.patterns.filter((p) => p.whyNot === undefined);
+      lines.push(`  ${provider.name} (${provider.type}): ${matched.length ? `asked (${matched.map((p) => JSON.stringify(p.pattern)).join(", ")} match)` : "not asked"}`);
+      for (const p of provider.patterns) if (p.whyNot !== undefined) lines.push(`      ${JSON.stringify(p.pattern)}: ${p.whyNot}`);
     }
     context.io.writeStdout(`${lines.join("\n")}\n`);
     return 0;
