@@ -120,6 +120,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const log = new RunLogger({ level: "warn", file: "", fd: io.logFd }, secrets);
   try {
     const args = parseArgs(argv, VALUED_FLAGS);
+    // The plugin's stderr is for log collectors (JSON); every other command's is for a person.
+    if (args.command !== undefined) log.configure({ human: true });
     const levelFlag = args.flags.get("log-level");
     const level = typeof levelFlag === "string" ? levelFlag : io.env.CREDMUX_LOG_LEVEL;
     let levelFixed = level !== undefined && level !== "";

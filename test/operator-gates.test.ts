@@ -153,3 +153,18 @@ test("at info, one line per exec: the image, each provider's cache hit or miss, 
     await server.close();
   }
 });
+
+test("human commands print warnings as text in their own style; the plugin's stderr stays JSON, and log.file is JSON for both", async () => {
+  const dir = tempDir();
+  const logFile = path.join(dir, "credmux.log");
+  const config = writeConfig(dir, { log: { file: logFile }, providers: [{ name: "harbor", type: "token", username: "robot", secretEnv: "HARBOR_TOKEN", matchImages: ["harbor.example.com"] }] });
+  const warning = "no provider matches this image, so it gets no credentials; the kubelet's matchImages and credmux's config disagree (run `credmux explain IMAGE` to compare)";
+  const check = await runBundle(["check", "quay.io/x", "--config", config], { env: { HARBOR_TOKEN: "t0ken" } });
+  assert.equal(check.status, 0, check.stderr);
+  assert.equal(check.stderr, `credmux: warning: ${warning} (image: quay.io/x, config: ${config})\n`);
+  const plugin = await runBundle(["--config", config], { stdin: REQUEST("quay.io/x"), env: { HARBOR_TOKEN: "t0ken" } });
+  assert.equal(plugin.status, 0, plugin.stderr);
+  assert.deepEqual(logLines(plugin.stderr).map((line) => [line.level, line.msg]), [["warn", warning]]);
+  const filed = fs.readFileSync(logFile, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { level: string; msg: string; image: string });
+  assert.deepEqual(filed.map((line) => [line.level, line.msg, line.image]), [["warn", warning, "quay.io/x"], ["warn", warning, "quay.io/x"]]);
+});
