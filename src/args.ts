@@ -4,7 +4,10 @@
 import { CredmuxError } from "./errors.js";
 
 /** The options that take a value, for every command (so that `--config FILE check` reads the same everywhere). */
-export const VALUED_FLAGS: ReadonlySet<string> = new Set(["config", "log-level", "provider", "entry", "kubelet-config", "format", "merge", "profile", "root"]);
+export const VALUED_FLAGS: ReadonlySet<string> = new Set(["config", "log-level", "provider", "entry", "kubelet-config", "format", "merge", "profile", "root", "output"]);
+
+/** Short options and the long ones they stand for. */
+const SHORT_FLAGS: Readonly<Record<string, string>> = { "-h": "help", "-o": "output" };
 
 export interface ParsedArgs {
   command: string | undefined;
@@ -22,11 +25,10 @@ export function parseArgs(argv: readonly string[], valued: ReadonlySet<string>):
       positionals.push(...argv.slice(index + 1));
       break;
     }
-    if (arg === "-h") {
-      flags.set("help", true);
-    } else if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const short = Object.hasOwn(SHORT_FLAGS, arg) ? SHORT_FLAGS[arg]! : undefined;
+    if (short !== undefined || arg.startsWith("--")) {
+      const eq = short !== undefined ? -1 : arg.indexOf("=");
+      const name = short ?? arg.slice(2, eq < 0 ? undefined : eq);
       if (eq >= 0) flags.set(name, arg.slice(eq + 1));
       else if (valued.has(name)) {
         const value = argv[index + 1];

@@ -2,6 +2,8 @@
 // people. This is the only layer that writes to stdout or prints errors, once, on one line.
 import fs from "node:fs";
 import { parseArgs, VALUED_FLAGS } from "./args.js";
+import { bootHost } from "./boot-host.js";
+import { closestName, didYouMean } from "./did-you-mean.js";
 import { CredmuxError, describeError } from "./errors.js";
 import { LOG_LEVELS, RunLogger, type LogLevel } from "./log.js";
 import { SecretSet } from "./secrets.js";
@@ -85,20 +87,29 @@ on stdin and writes one CredentialProviderResponse on stdout.
 Commands:
   check IMAGE...           resolve credentials as the kubelet exec would, secrets masked
   explain IMAGE            which providers and patterns match an image, and why others do not
-  match PATTERN IMAGE      the kubelet's matchImages rule: exit 0 on a match, 1 otherwise
+  match PATTERN IMAGE      the kubelet's matchImages rule: exit 0 on a match, 1 on a miss
   validate                 check the config file and print a summary
   cache list|clear         show or empty the on-disk credential cache
   kubelet-config           print the kubelet CredentialProviderConfig for the config (--merge FILE)
   install --profile NAME   install the executable and configs onto a node (eks, k3s, gke, ...)
-  version                  print the version
+  version                  print the version, the build's hash and the Node.js it runs on
+  help [COMMAND]           show this help, or a command's
 
 Options (every command):
   --config FILE            the credmux config (default: $CREDMUX_CONFIG, else /etc/credmux/config.json, else /etc/credmux/config.yaml)
   --log-level LEVEL        debug, info, warn, error or silent (default: $CREDMUX_LOG_LEVEL, else the config, else warn)
   -h, --help               show help for credmux or a command
 
-Run 'credmux COMMAND --help' for a command's options.
+Run 'credmux help COMMAND' (or 'credmux COMMAND --help') for a command's options.
+Exit status: 0 success, 1 failure (match: no match), 2 a usage error.
 `;
+
+/** `credmux VERSION (build HASH, node VERSION, OS/ARCH)`: what an operator quotes in a bug report. */
+function versionLine(): string {
+  const version = typeof __CREDMUX_VERSION__ === "string" ? __CREDMUX_VERSION__ : "dev";
+  const build = bootHost()?.buildId.slice(0, 12) ?? "unbundled";
+  return `credmux ${version} (build ${build}, node ${process.version}, ${process.platform}/${process.arch})`;
+}
 
 /** The exit status of a usage error, whichever command it came from. */
 export const EXIT_USAGE = 2;
@@ -109,6 +120,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const log = new RunLogger({ level: "warn", file: "", fd: io.logFd }, secrets);
   try {
     const args = parseArgs(argv, VALUED_FLAGS);
+    // The plugin's stderr is for log collectors (JSON); every other command's is for a person.
+    if (args.command !== undefined) log.configure({ human: true });
     const levelFlag = args.flags.get("log-level");
     const level = typeof levelFlag === "string" ? levelFlag : io.env.CREDMUX_LOG_LEVEL;
     let levelFixed = level !== undefined && level !== "";
@@ -121,23 +134,33 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       log.configure({ level: level as LogLevel });
     }
     if (args.command === "version" || (args.command === undefined && args.flags.has("version"))) {
-      io.writeStdout(`credmux ${typeof __CREDMUX_VERSION__ === "string" ? __CREDMUX_VERSION__ : "dev"}\n`);
+      io.writeStdout(`${versionLine()}\n`);
       return 0;
     }
-    if (args.command === undefined && args.flags.has("help")) {
+    if ((args.command === undefined && args.flags.has("help")) || (args.command === "help" && args.positionals.length === 0)) {
       io.writeStdout(GLOBAL_HELP);
       return 0;
     }
-    const load = Object.hasOwn(commands, args.command ?? "plugin") ? commands[args.command ?? "plugin"] : undefined;
-    if (!load) throw new CredmuxError("usage", `unknown command "${args.command}"`, "see credmux --help");
+    // `credmux help CMD` is `credmux CMD --help`.
+    const name = args.command === "help" ? args.positionals[0]! : args.command ?? "plugin";
+    if (args.command === "help" && args.positionals.length > 1) throw new CredmuxError("usage", "help takes at most one COMMAND", "see credmux --help");
+    // "plugin" is what no command means, not a command to type.
+    const load = (Object.hasOwn(commands, name) && name !== "plugin") || args.command === undefined ? commands[name] : undefined;
+    if (!load) {
+      const known = [...Object.keys(commands).filter((known) => known !== "plugin"), "version", "help"];
+      throw new CredmuxError("usage", `unknown command "${name}"`, [didYouMean(name, known), "see credmux --help"].filter(Boolean).join(" "));
+    }
     const command = await load();
-    if (args.flags.has("help")) {
+    if (args.flags.has("help") || args.command === "help") {
       io.writeStdout(command.help);
       return 0;
     }
+    const knownFlags = ["config", "log-level", "help", ...command.flags];
     for (const flag of args.flags.keys()) {
-      if (!["config", "log-level", "help", ...command.flags].includes(flag)) {
-        throw new CredmuxError("usage", `unknown option --${flag} for ${args.command ?? "the plugin"}`, `see credmux ${args.command ?? ""} --help`.replace("  ", " "));
+      if (!knownFlags.includes(flag)) {
+        const suggestion = closestName(flag, knownFlags);
+        throw new CredmuxError("usage", `unknown option --${flag} for ${args.command ?? "the plugin"}`,
+          [suggestion ? `did you mean --${suggestion}?` : "", `see credmux ${args.command ?? ""} --help`.replace("  ", " ")].filter(Boolean).join(" "));
       }
     }
     const context: CommandContext = { io, args, log, secrets, levelFixed };

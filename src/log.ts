@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { loadDeferred } from "./deferred.js";
+import { humanLogLine } from "./human-log-line.js";
 import { describeError } from "./errors.js";
 import type { SecretSet } from "./secrets.js";
 
@@ -34,6 +35,8 @@ export interface LogSink {
   file: string;
   /** The fd that receives log lines; 2 except in tests. */
   fd: number;
+  /** Lines on the fd as text for a person (humanLogLine), not JSON: every command but the kubelet plugin. */
+  human?: boolean;
 }
 
 type PinoModule = typeof import("pino");
@@ -44,6 +47,8 @@ export class RunLogger implements Logger {
   #pino: PinoLogger | undefined;
   /** The log file's stream, closed by close(); fd 2 is never ours to close. */
   #fileStream: { destroy(): void } | undefined;
+  /** In human mode, the JSON logger of the log file. */
+  #fileOnly: RunLogger | undefined;
   #sink: LogSink;
   readonly #secrets: SecretSet;
   readonly #bindings: LogFields;
@@ -57,12 +62,14 @@ export class RunLogger implements Logger {
   /** Changes the level or the file; takes effect from the next line. */
   configure(sink: Partial<LogSink>): void {
     const next = { ...this.#sink, ...sink };
-    if (next.file !== this.#sink.file || next.fd !== this.#sink.fd) this.close();
+    if (next.file !== this.#sink.file || next.fd !== this.#sink.fd || next.human !== this.#sink.human) this.close();
     this.#sink = next;
   }
 
   /** Closes the log file, if one is open (lines are written synchronously: nothing is pending). */
   close(): void {
+    this.#fileOnly?.close();
+    this.#fileOnly = undefined;
     this.#fileStream?.destroy();
     this.#fileStream = undefined;
     this.#pino = undefined;
@@ -84,6 +91,12 @@ export class RunLogger implements Logger {
   #write(level: Exclude<LogLevel, "silent">, message: string, fields: LogFields | undefined): void {
     if (!this.enabled(level)) return;
     const safeFields = fields ? this.#scrub({ ...this.#bindings, ...fields }) : this.#scrub({ ...this.#bindings });
+    if (this.#sink.human && this.#sink.fd >= 0) {
+      fs.writeSync(this.#sink.fd, humanLogLine(level, this.#secrets.mask(message), safeFields));
+      // The file, if any, still gets JSON: a logger of the same sink that writes only there.
+      if (this.#sink.file) (this.#fileOnly ??= new RunLogger({ ...this.#sink, fd: -1, human: false }, this.#secrets, this.#bindings)).#write(level, message, fields);
+      return;
+    }
     this.#logger()[level](safeFields as object, this.#secrets.mask(message));
   }
 

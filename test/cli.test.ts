@@ -1,8 +1,9 @@
 // The commands for people, through the built bundle: check, explain, match, validate, version, help.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
-import { FIXTURES } from "./helpers/paths.js";
+import { FIXTURES, REPO_ROOT } from "./helpers/paths.js";
 import { runBundle } from "./helpers/run-bundle.js";
 
 const BASIC = path.join(FIXTURES, "configs", "basic.json");
@@ -65,7 +66,15 @@ test("validate summarises a good config and reports a bad one in one line", asyn
 });
 
 test("version, help on every command, and usage errors", async () => {
-  assert.match((await runBundle(["version"])).stdout, /^credmux \d+\.\d+\.\d+\n$/);
+  const version = await runBundle(["version"]);
+  const { version: packageVersion } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  assert.match(version.stdout, new RegExp(`^credmux ${escape(packageVersion)} \\(build [0-9a-f]{12}, node ${escape(process.version)}, ${process.platform}/${process.arch}\\)\n$`));
+  for (const [argv, help] of [[["help"], "Usage: credmux [command]"], [["help", "check"], "Usage: credmux check IMAGE..."], [["help", "kubelet-config"], "Usage: credmux kubelet-config"]] as const) {
+    const run = await runBundle([...argv]);
+    assert.equal(run.status, 0, argv.join(" "));
+    assert.ok(run.stdout.startsWith(help), `${argv.join(" ")}: ${run.stdout}`);
+  }
   for (const command of [[], ["check"], ["explain"], ["match"], ["validate"]]) {
     const run = await runBundle([...command, "--help"]);
     assert.equal(run.status, 0);
@@ -78,6 +87,11 @@ test("version, help on every command, and usage errors", async () => {
     [["validate", "--log-level", "loud"], 'credmux: log level "loud" is not one of debug, info, warn, error, silent (see credmux --help)\n'],
     [["match", "only-a-pattern"], "credmux: match takes exactly a PATTERN and an IMAGE (see credmux match --help)\n"],
     [["check"], "credmux: check needs at least one IMAGE (see credmux check --help)\n"],
+    [["chek", "x"], 'credmux: unknown command "chek" (did you mean "check"? see credmux --help)\n'],
+    [["help", "instal"], 'credmux: unknown command "instal" (did you mean "install"? see credmux --help)\n'],
+    [["help", "plugin"], 'credmux: unknown command "plugin" (see credmux --help)\n'],
+    [["check", "--jsn", "x"], "credmux: unknown option --jsn for check (did you mean --json? see credmux check --help)\n"],
+    [["match", "-o", "xml", "docker.io", "nginx"], 'credmux: -o must be one of table, json, yaml, found "xml" (see credmux match --help)\n'],
     [["install", "--profile", "nowhere"], 'credmux: unknown profile "nowhere", expected one of eks, k3s, rke2, kubeadm, aks, gke, kops, custom (see credmux install --help)\n'],
   ];
   for (const [argv, stderr] of usage) {
@@ -86,6 +100,21 @@ test("version, help on every command, and usage errors", async () => {
   }
   const miss = await runBundle(["match", "registry.test", "other.test/x"]);
   assert.equal(miss.status, 1, "match: a miss is 1, not a usage error");
+});
+
+test("-o json|yaml gives check, explain and match's reports as data", async () => {
+  const match = await runBundle(["match", "docker.io", "nginx", "-o", "json"]);
+  assert.deepEqual([match.status, JSON.parse(match.stdout)], [0, { pattern: "docker.io", image: "docker.io/library/nginx", input: "nginx", match: true }]);
+  const miss = await runBundle(["match", "--output=yaml", "quay.io", "nginx"]);
+  assert.deepEqual([miss.status, miss.stdout], [1, "pattern: quay.io\nimage: docker.io/library/nginx\ninput: nginx\nmatch: false\n"]);
+  const explain = await runBundle(["explain", "registry.test:5000/team/app", "--config", BASIC, "-o", "json"]);
+  assert.equal(explain.status, 0, explain.stderr);
+  const registry = JSON.parse(explain.stdout).providers.find((p: { name: string }) => p.name === "registry");
+  assert.deepEqual(registry.patterns[0], { pattern: "registry.test", whyNot: "the image has port 5000 and the pattern none; list \"registry.test:5000\" as well" });
+  const yaml = await runBundle(["check", "-o", "yaml", "nginx", "--config", BASIC]);
+  assert.equal(yaml.status, 0, yaml.stderr);
+  const [report] = (require("yaml") as typeof import("yaml")).parse(yaml.stdout);
+  assert.deepEqual(report.kubeletWouldTry, [{ key: "docker.io", username: "hubuser" }]);
 });
 
 test("the plugin's --provider asks only the named providers, and refuses names the config lacks", async () => {

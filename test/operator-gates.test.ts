@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { configPath, DEFAULT_CONFIG_PATHS, shadowedDefaultConfigs } from "../src/config-location.js";
 import { unmatchablePatternProblem } from "../src/unmatchable-pattern.js";
+import { startOAuthServer } from "./helpers/oauth-server.js";
 import { runBundle } from "./helpers/run-bundle.js";
 import { tempDir, writeConfig } from "./helpers/temp.js";
 
@@ -113,4 +114,57 @@ test("an invalid CREDMUX_LOG_LEVEL warns and logs at warn instead of failing eve
   const flag = await runBundle(["validate", "--config", config, "--log-level", "verbose"]);
   assert.notEqual(flag.status, 0);
   assert.match(flag.stderr, /log level "verbose" is not one of debug, info, warn, error, silent/);
+});
+
+test("at info, one line per exec: the image, each provider's cache hit or miss, the keys by registry, cacheDuration; never a secret", async () => {
+  const clientSecret = "client-secret-Ygv27q";
+  const server = await startOAuthServer({ clientAuth: "basic", clientId: "robot", clientSecret, fields: { grant_type: ["client_credentials"] } });
+  try {
+    server.mode = { kind: "token", expiresIn: 3600 };
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "client-secret"), `${clientSecret}\n`);
+    const config = writeConfig(dir, {
+      cache: { dir: path.join(dir, "cache") },
+      defaults: { expiryMargin: "10m" },
+      providers: [
+        { name: "idp", type: "oauth2", matchImages: ["registry.test"], tokenUrl: server.url, grant: "client_credentials", username: "robot", clientId: "robot", clientSecretFile: "client-secret" },
+        { name: "elsewhere", type: "token", username: "robot", secretEnv: "UNUSED", matchImages: ["other.test"] },
+      ],
+    });
+    const summaries: Array<{ msg: string; providers: unknown; keys: unknown; cacheKeyType: string; cacheDuration: string; ms: number }> = [];
+    for (const round of ["miss", "hit"]) {
+      const run = await runBundle(["--config", config, "--log-level", "info"], { stdin: REQUEST("registry.test/team/app") });
+      assert.equal(run.status, 0, `${round}: ${run.stderr}`);
+      const lines = logLines(run.stderr).filter((line) => line.level === "info");
+      assert.equal(lines.length, 1, `${round}: one info line, found ${run.stderr}`);
+      assert.ok(!run.stderr.includes(clientSecret) && !run.stderr.includes(server.issued[0]!), `${round}: no secret in ${run.stderr}`);
+      summaries.push(lines[0] as unknown as (typeof summaries)[number]);
+    }
+    assert.deepEqual(summaries.map(({ msg, providers, keys, cacheKeyType }) => ({ msg, providers, keys, cacheKeyType })), [
+      { msg: "registry.test/team/app: 1 key (idp miss)", providers: { idp: "miss" }, keys: { "registry.test": ["registry.test"] }, cacheKeyType: "Registry" },
+      { msg: "registry.test/team/app: 1 key (idp hit)", providers: { idp: "hit" }, keys: { "registry.test": ["registry.test"] }, cacheKeyType: "Registry" },
+    ]);
+    for (const summary of summaries) {
+      assert.match(summary.cacheDuration, /^(50m0s|49m5\ds)$/);
+      assert.equal(typeof summary.ms, "number");
+    }
+    assert.equal(server.requests.length, 1, "the second exec was answered by the cache");
+  } finally {
+    await server.close();
+  }
+});
+
+test("human commands print warnings as text in their own style; the plugin's stderr stays JSON, and log.file is JSON for both", async () => {
+  const dir = tempDir();
+  const logFile = path.join(dir, "credmux.log");
+  const config = writeConfig(dir, { log: { file: logFile }, providers: [{ name: "harbor", type: "token", username: "robot", secretEnv: "HARBOR_TOKEN", matchImages: ["harbor.example.com"] }] });
+  const warning = "no provider matches this image, so it gets no credentials; the kubelet's matchImages and credmux's config disagree (run `credmux explain IMAGE` to compare)";
+  const check = await runBundle(["check", "quay.io/x", "--config", config], { env: { HARBOR_TOKEN: "t0ken" } });
+  assert.equal(check.status, 0, check.stderr);
+  assert.equal(check.stderr, `credmux: warning: ${warning} (image: quay.io/x, config: ${config})\n`);
+  const plugin = await runBundle(["--config", config], { stdin: REQUEST("quay.io/x"), env: { HARBOR_TOKEN: "t0ken" } });
+  assert.equal(plugin.status, 0, plugin.stderr);
+  assert.deepEqual(logLines(plugin.stderr).map((line) => [line.level, line.msg]), [["warn", warning]]);
+  const filed = fs.readFileSync(logFile, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { level: string; msg: string; image: string });
+  assert.deepEqual(filed.map((line) => [line.level, line.msg, line.image]), [["warn", warning, "quay.io/x"], ["warn", warning, "quay.io/x"]]);
 });

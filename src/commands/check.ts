@@ -17,6 +17,7 @@ import { API_GROUP } from "../protocol.js";
 import { maskedValue } from "../secrets.js";
 import type { Dispatcher, Resolution } from "../dispatch.js";
 import type { Command } from "./index.js";
+import { formatData, outputFormat } from "./output.js";
 import { loadRunConfig, makeCache, makeDispatcher } from "./setup.js";
 
 interface CheckReport {
@@ -127,7 +128,7 @@ function providerLines(p: CheckReport["providers"][number], indent: string): str
 }
 
 export const checkCommand: Command = {
-  help: `Usage: credmux check IMAGE... [--config FILE] [--kubelet-config FILE] [--json]
+  help: `Usage: credmux check IMAGE... [--config FILE] [--kubelet-config FILE] [-o table|json|yaml]
 
 Resolves credentials for each image exactly as the kubelet's execs of credmux would, and prints
 which kubelet entries match the image and the args each execs credmux with, per provider whether
@@ -139,13 +140,14 @@ matches asks a provider that serves it).
   --kubelet-config FILE  the kubelet's --image-credential-provider-config (a file, or a directory
                          of them); default: the one of 'credmux install''s paths that runs this
                          config (with several, name one); without one, credmux's side only
-  --json                 print the reports as JSON
+  -o, --output FORMAT    table (the default), json or yaml (--json is -o json)
   --no-cache             ask every provider, bypassing the credential cache (nothing is stored either)
 `,
-  flags: ["json", "no-cache", "kubelet-config"],
+  flags: ["json", "no-cache", "kubelet-config", "output"],
   async run(context) {
     const images = context.args.positionals;
     if (images.length === 0) throw new CredmuxError("usage", "check needs at least one IMAGE", "see credmux check --help");
+    const format = outputFormat(context.args, "check");
     const config = await loadRunConfig(context);
     const noCache = context.args.flags.has("no-cache");
     const cache = noCache ? undefined : makeCache(config, context, true);
@@ -157,9 +159,10 @@ matches asks a provider that serves it).
       if (kubelet.file) reports.push(await checkThroughKubelet(input, image, config, kubelet as LoadedKubeletConfig, (narrowed) => makeDispatcher(narrowed, context, cache)));
       else reports.push(report(input, await dispatcher.resolve({ apiVersion: `${API_GROUP}/v1`, image })));
     }
-    const json = context.args.flags.has("json");
-    const text = json ? JSON.stringify(reports, null, 2) : reports.map(printReport).join("\n\n") + (kubelet.note ? `\n\nnote: ${kubelet.note}` : "");
-    context.io.writeStdout(`${context.secrets.mask(text)}\n`);
+    const text = format === "table"
+      ? `${reports.map(printReport).join("\n\n")}${kubelet.note ? `\n\nnote: ${kubelet.note}` : ""}\n`
+      : formatData(reports, format);
+    context.io.writeStdout(context.secrets.mask(text));
     return reports.every((r) => r.ok) ? 0 : 1;
   },
 };
@@ -249,25 +252,37 @@ async function checkThroughKubelet(input: string, image: string, config: Config,
     kubelet: view,
   };
 }
+/** { [name]: value } when value is defined, else {}: keeps absent fields out of JSON and YAML output. */
+const optional = <K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
 
 export const explainCommand: Command = {
-  help: `Usage: credmux explain IMAGE [--config FILE]
+  help: `Usage: credmux explain IMAGE [--config FILE] [-o table|json|yaml]
 
 Shows, for every provider in the config, which matchImages patterns match the image and why
 each other pattern does not (label count, a label, the port, the path prefix). Asks no provider.
+
+  -o, --output FORMAT   table (the default), json or yaml
 `,
-  flags: [],
+  flags: ["output"],
   async run(context) {
     const [input, ...extra] = context.args.positionals;
     if (input === undefined || extra.length > 0) throw new CredmuxError("usage", "explain takes exactly one IMAGE", "see credmux explain --help");
+    const format = outputFormat(context.args, "explain");
     const image = normalizeImageName(input).name;
     const config = await loadRunConfig(context);
+    const providers = config.providers.map((provider) => {
+      const patterns = provider.matchImages.map((pattern) => ({ pattern, ...optional("whyNot", explainMatch(pattern, image)) }));
+      return { name: provider.name, type: provider.type, asked: patterns.some((p) => p.whyNot === undefined), patterns };
+    });
+    if (format !== "table") {
+      context.io.writeStdout(formatData({ image, input, providers }, format));
+      return 0;
+    }
     const lines = [`${image}${input !== image ? ` (from ${input})` : ""}`];
-    for (const provider of config.providers) {
-      const verdicts = provider.matchImages.map((pattern) => ({ pattern, why: explainMatch(pattern, image) }));
-      const matched = verdicts.filter((v) => v.why === undefined);
-      lines.push(`  ${provider.name} (${provider.type}): ${matched.length ? `asked (${matched.map((v) => JSON.stringify(v.pattern)).join(", ")} match)` : "not asked"}`);
-      for (const v of verdicts) if (v.why !== undefined) lines.push(`      ${JSON.stringify(v.pattern)}: ${v.why}`);
+    for (const provider of providers) {
+      const matched = provider.patterns.filter((p) => p.whyNot === undefined);
+      lines.push(`  ${provider.name} (${provider.type}): ${matched.length ? `asked (${matched.map((p) => JSON.stringify(p.pattern)).join(", ")} match)` : "not asked"}`);
+      for (const p of provider.patterns) if (p.whyNot !== undefined) lines.push(`      ${JSON.stringify(p.pattern)}: ${p.whyNot}`);
     }
     context.io.writeStdout(`${lines.join("\n")}\n`);
     return 0;

@@ -2,6 +2,7 @@
 // or nothing on stdout, one line on stderr, exit 1 (the kubelet then caches nothing and retries).
 import { CredmuxError } from "../errors.js";
 import { configForEntry, entrySelector, PROVIDER_ARG_WARNING } from "../kubelet-entry.js";
+import { execSummary } from "../exec-summary.js";
 import { decodeRequest, encodeResponse } from "../protocol.js";
 import type { Command } from "./index.js";
 import { loadRunConfig, makeCache, makeDispatcher } from "./setup.js";
@@ -35,6 +36,11 @@ stdout, one line on stderr, exit status 1.
     if (selector.kind === "names") log.warn(PROVIDER_ARG_WARNING, { config: config.path, provider: selector.names.join(",") });
     // One image per exec: an in-memory layer could never hit, so only the disk cache is used.
     const resolution = await makeDispatcher(config, context, makeCache(config, context, false)).resolve(request);
+    if (log.enabled("info")) {
+      // performance.now(): the time since this process started, which is what the kubelet waits for.
+      const summary = execSummary(resolution, performance.now());
+      log.info(summary.message, summary.fields);
+    }
     if (resolution.failure && config.onFailure !== "empty") {
       log.recordFailure(resolution.failure.toLine((text) => context.secrets.mask(text)), { image: resolution.image.name });
       throw resolution.failure;
