@@ -1,6 +1,7 @@
 // Builds credmux.
 //   node build.mjs           dist/credmux.cjs: one CommonJS bundle with a node shebang, mode 0755
 //   node build.mjs --tests   the bundle, plus src/ providers/ test/ transpiled to .build/ for node --test
+//   node build.mjs --docs    as --tests, then docs/config-reference.md and docs/config.schema.json from the schemas
 //   node build.mjs --sea     the bundle, plus dist/credmux-linux-x64 and -arm64: single executables
 //                            (Node 24 from the npm registry); --sea-arch=x64 builds only the named ones,
 //                            --sea-only builds them from the dist/credmux.cjs already there
@@ -240,7 +241,12 @@ async function transpileTree() {
   fs.rmSync(outRoot, { recursive: true, force: true });
   const files = ["src", "providers", "test"].flatMap((d) => listTs(path.join(root, d)));
   await Promise.all(files.map(async (file) => {
-    const result = await transform(fs.readFileSync(file, "utf8"), {
+    let source = fs.readFileSync(file, "utf8");
+    // A built-in provider's options schema (its module-local buildOptions) is exported in this tree
+    // only, for src/reference/config-reference.ts: exported in the source, it would be one more
+    // property on every provider chunk's exports, made by every exec that loads one.
+    if (path.dirname(file) === path.join(root, "providers") && /^const buildOptions = /m.test(source)) source += "\nexport { buildOptions };\n";
+    const result = await transform(source, {
       loader: "ts",
       format: "cjs",
       target: TARGET,
@@ -251,6 +257,19 @@ async function transpileTree() {
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, result.code);
   }));
+}
+
+/**
+ * docs/config-reference.md and docs/config.schema.json, from the transpiled tree: made by
+ * src/reference/config-reference.ts, which test/config-reference.test.ts holds them equal to.
+ */
+export async function writeDocs() {
+  const { createRequire } = await import("node:module");
+  const reference = createRequire(import.meta.url)(path.join(root, ".build", "src", "reference", "config-reference.js"));
+  fs.mkdirSync(path.join(root, "docs"), { recursive: true });
+  fs.writeFileSync(path.join(root, "docs", "config-reference.md"), await reference.renderConfigReference());
+  fs.writeFileSync(path.join(root, "docs", "config.schema.json"), `${JSON.stringify(await reference.configJsonSchema(), null, 2)}\n`);
+  console.error("docs: wrote docs/config-reference.md and docs/config.schema.json");
 }
 
 // The single executables (ecosystem.md A.4): Node 24 LTS from the npm registry, the bundle's main
@@ -452,7 +471,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.join(root, "build.
   const args = new Set(argv);
   // --sea-only: the single executables from the dist/credmux.cjs already built (test/sea.test.ts).
   const bundle = args.has("--sea-only") ? path.join(root, "dist", "credmux.cjs") : await buildBundle({ minify: !args.has("--no-minify") });
-  if (args.has("--tests")) await transpileTree();
+  if (args.has("--tests") || args.has("--docs")) await transpileTree();
+  if (args.has("--docs")) await writeDocs();
   if (args.has("--sea") || args.has("--sea-only")) {
     const archFlag = argv.find((arg) => arg.startsWith("--sea-arch="));
     await buildSea({ bundle, arches: archFlag ? archFlag.slice("--sea-arch=".length).split(",").filter(Boolean) : SEA_ARCHES });
