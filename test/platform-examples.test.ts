@@ -96,7 +96,7 @@ test("config/daemonset.yaml: installs with credmux install from an init containe
   const pod = daemonSet.template.spec;
   const install = (pod.initContainers as any[]).find((container) => container.command?.includes("install"));
   assert.ok(install, "an init container runs credmux install");
-  const command = install.command as string[];
+  const command = [...install.command as string[], ...(install.args as string[] | undefined ?? [])];
   const flag = (name: string) => command[command.indexOf(name) + 1]!;
   assert.equal(flag("--root"), "/host");
   const profile = installProfile(flag("--profile"), {}) as InstallProfile;
