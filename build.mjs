@@ -306,6 +306,15 @@ function seaNode(arch, cacheDir) {
   return binary;
 }
 
+/** Debian's binutils that strip each arch's binaries on any machine. */
+const STRIP_PACKAGES = { x64: "binutils-x86-64-linux-gnu", arm64: "binutils-aarch64-linux-gnu" };
+
+/** The strip for linux-ARCH binaries: this machine's own for its arch, else binutils' cross strip. */
+function stripFor(arch) {
+  if (arch === process.arch) return "strip";
+  return { x64: "x86_64-linux-gnu-strip", arm64: "aarch64-linux-gnu-strip" }[arch];
+}
+
 /** Runs postject without its LIEF notes about ELF sections it does not know (dozens, harmless: ecosystem.md A.4). */
 async function quietly(inject) {
   const warn = console.warn;
@@ -441,7 +450,8 @@ export async function buildSea({ bundle, arches = [process.arch], cacheDir = pro
       const tmp = `${out}.tmp-${process.pid}`;
       fs.mkdirSync(path.dirname(out), { recursive: true });
       // Symbols are of no use on a node and are a sixth of the binary; a strip that cannot read this arch leaves it whole.
-      const stripped = spawnSync("strip", ["--strip-all", "-o", tmp, node], { stdio: "ignore" }).status === 0;
+      const stripped = spawnSync(stripFor(arch), ["--strip-all", "-o", tmp, node], { stdio: "ignore" }).status === 0;
+      if (!stripped) console.error(`sea: ${stripFor(arch)} cannot strip linux-${arch} binaries here (apt-get install ${STRIP_PACKAGES[arch]}): ${path.basename(out)} keeps its symbols`);
       try {
         if (!stripped) fs.copyFileSync(node, tmp);
         fs.chmodSync(tmp, 0o755);
