@@ -1,6 +1,7 @@
 // Builds credmux.
 //   node build.mjs           dist/credmux.cjs: one CommonJS bundle with a node shebang, mode 0755
 //   node build.mjs --tests   the bundle, plus src/ providers/ test/ transpiled to .build/ for node --test
+//   node build.mjs --docs    as --tests, then docs/config-reference.md and docs/config.schema.json from the schemas
 //   node build.mjs --sea     the bundle, plus dist/credmux-linux-x64 and -arm64: single executables
 //                            (Node 24 from the npm registry); --sea-arch=x64 builds only the named ones,
 //                            --sea-only builds them from the dist/credmux.cjs already there
@@ -239,7 +240,12 @@ async function transpileTree() {
   fs.rmSync(outRoot, { recursive: true, force: true });
   const files = ["src", "providers", "test"].flatMap((d) => listTs(path.join(root, d)));
   await Promise.all(files.map(async (file) => {
-    const result = await transform(fs.readFileSync(file, "utf8"), {
+    let source = fs.readFileSync(file, "utf8");
+    // A built-in provider's options schema (its module-local buildOptions) is exported in this tree
+    // only, for src/reference/config-reference.ts: exported in the source, it would be one more
+    // property on every provider chunk's exports, made by every exec that loads one.
+    if (path.dirname(file) === path.join(root, "providers") && /^const buildOptions = /m.test(source)) source += "\nexport { buildOptions };\n";
+    const result = await transform(source, {
       loader: "ts",
       format: "cjs",
       target: TARGET,
@@ -250,6 +256,19 @@ async function transpileTree() {
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, result.code);
   }));
+}
+
+/**
+ * docs/config-reference.md and docs/config.schema.json, from the transpiled tree: made by
+ * src/reference/config-reference.ts, which test/config-reference.test.ts holds them equal to.
+ */
+export async function writeDocs() {
+  const { createRequire } = await import("node:module");
+  const reference = createRequire(import.meta.url)(path.join(root, ".build", "src", "reference", "config-reference.js"));
+  fs.mkdirSync(path.join(root, "docs"), { recursive: true });
+  fs.writeFileSync(path.join(root, "docs", "config-reference.md"), await reference.renderConfigReference());
+  fs.writeFileSync(path.join(root, "docs", "config.schema.json"), `${JSON.stringify(await reference.configJsonSchema(), null, 2)}\n`);
+  console.error("docs: wrote docs/config-reference.md and docs/config.schema.json");
 }
 
 // The single executables (ecosystem.md A.4): Node 24 LTS from the npm registry, the bundle's main
@@ -284,6 +303,15 @@ function seaNode(arch, cacheDir) {
   }
   if (!fs.existsSync(binary)) throw new Error(`sea: npm installed node-linux-${arch}@${SEA_NODE_VERSION} but ${binary} is missing`);
   return binary;
+}
+
+/** Debian's binutils that strip each arch's binaries on any machine. */
+const STRIP_PACKAGES = { x64: "binutils-x86-64-linux-gnu", arm64: "binutils-aarch64-linux-gnu" };
+
+/** The strip for linux-ARCH binaries: this machine's own for its arch, else binutils' cross strip. */
+function stripFor(arch) {
+  if (arch === process.arch) return "strip";
+  return { x64: "x86_64-linux-gnu-strip", arm64: "aarch64-linux-gnu-strip" }[arch];
 }
 
 /** Runs postject without its LIEF notes about ELF sections it does not know (dozens, harmless: ecosystem.md A.4). */
@@ -434,7 +462,8 @@ export async function buildSea({ bundle, arches = [process.arch], cacheDir = sea
       const tmp = `${out}.tmp-${process.pid}`;
       fs.mkdirSync(path.dirname(out), { recursive: true });
       // Symbols are of no use on a node and are a sixth of the binary; a strip that cannot read this arch leaves it whole.
-      const stripped = spawnSync("strip", ["--strip-all", "-o", tmp, node], { stdio: "ignore" }).status === 0;
+      const stripped = spawnSync(stripFor(arch), ["--strip-all", "-o", tmp, node], { stdio: "ignore" }).status === 0;
+      if (!stripped) console.error(`sea: ${stripFor(arch)} cannot strip linux-${arch} binaries here (apt-get install ${STRIP_PACKAGES[arch]}): ${path.basename(out)} keeps its symbols`);
       try {
         if (!stripped) fs.copyFileSync(node, tmp);
         fs.chmodSync(tmp, 0o755);
@@ -464,7 +493,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.join(root, "build.
   const args = new Set(argv);
   // --sea-only: the single executables from the dist/credmux.cjs already built (test/sea.test.ts).
   const bundle = args.has("--sea-only") ? path.join(root, "dist", "credmux.cjs") : await buildBundle({ minify: !args.has("--no-minify") });
-  if (args.has("--tests")) await transpileTree();
+  if (args.has("--tests") || args.has("--docs")) await transpileTree();
+  if (args.has("--docs")) await writeDocs();
   if (args.has("--sea") || args.has("--sea-only")) {
     const archFlag = argv.find((arg) => arg.startsWith("--sea-arch="));
     await buildSea({ bundle, arches: archFlag ? archFlag.slice("--sea-arch=".length).split(",").filter(Boolean) : SEA_ARCHES });

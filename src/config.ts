@@ -70,7 +70,7 @@ const PROVIDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 // config was validated before (config-snapshot.ts) does neither.
 let schemas: ReturnType<typeof buildSchemas> | undefined;
 
-function buildSchemas() {
+export function buildSchemas() {
   const goDuration = (what: string) =>
     z.string().check(z.refine((text) => {
       const ms = parseGoDuration(text);

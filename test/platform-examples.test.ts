@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { builtinProviders } from "../providers/registry.js";
-import { installProfile, type InstallProfile } from "../src/install-profiles.js";
+import { installProfile, PROFILE_NAMES, type InstallProfile } from "../src/install-profiles.js";
 import { isCredmuxEntry, loadKubeletConfig } from "../src/kubelet-config.js";
 import { REPO_ROOT } from "./helpers/paths.js";
 import { runBundle } from "./helpers/run-bundle.js";
@@ -25,12 +25,14 @@ function missingTypes(configText: string): string[] {
 }
 
 /** The providers each platform's node image ships in its kubelet config, which the examples keep. */
-const PLATFORM_PROVIDERS: Record<string, string[]> = { eks: ["ecr-credential-provider"], aks: ["acr-credential-provider"], gke: ["auth-provider-gcp"] };
+const PLATFORM_PROVIDERS: Record<string, string[]> = {
+  eks: ["ecr-credential-provider"], aks: ["acr-credential-provider"], gke: ["auth-provider-gcp"], kops: ["ecr-credential-provider"],
+};
 
 const platforms = fs.readdirSync(PLATFORMS).filter((entry) => fs.statSync(path.join(PLATFORMS, entry)).isDirectory()).sort();
 
-test("there is a worked example for EKS, k3s, AKS, GKE and kubeadm", () => {
-  for (const wanted of ["eks", "k3s", "aks", "gke", "kubeadm"]) assert.ok(platforms.includes(wanted), `config/platforms/${wanted}`);
+test("there is a worked example for every install profile but custom (whose paths are the operator's)", () => {
+  for (const wanted of PROFILE_NAMES.filter((name) => name !== "custom")) assert.ok(platforms.includes(wanted), `config/platforms/${wanted}`);
 });
 
 for (const platform of platforms) {
@@ -92,7 +94,7 @@ test("config/daemonset.yaml: installs with credmux install from an init containe
   const pod = daemonSet.template.spec;
   const install = (pod.initContainers as any[]).find((container) => container.command?.includes("install"));
   assert.ok(install, "an init container runs credmux install");
-  const command = install.command as string[];
+  const command = [...install.command as string[], ...(install.args as string[] | undefined ?? [])];
   const flag = (name: string) => command[command.indexOf(name) + 1]!;
   assert.equal(flag("--root"), "/host");
   const profile = installProfile(flag("--profile"), {}) as InstallProfile;

@@ -90,8 +90,14 @@ try {
   }
   for (const p of paths) Object.assign(results.upstreamCalls, await p.counts?.() ?? {});
   results.sizes.bundleBytes = fs.statSync(path.join(root, "dist", "credmux.cjs")).size;
-  const sea = path.join(root, "dist", "credmux-linux-x64");
-  if (fs.existsSync(sea)) results.sizes.executableBytes = fs.statSync(sea).size;
+  results.sizes.nodeBytes = fs.statSync(process.execPath).size;
+  for (const [arch, key] of [["x64", "executableBytes"], ["arm64", "executableArm64Bytes"]]) {
+    const sea = path.join(root, "dist", `credmux-linux-${arch}`);
+    if (fs.existsSync(sea)) results.sizes[key] = fs.statSync(sea).size;
+  }
+  // What each path's process starts from: the bundle is read by node, a single executable is the whole program.
+  results.baseline.bytes = results.sizes.nodeBytes;
+  for (const [index, p] of paths.entries()) results.paths[index].bytes = p.command ? fs.statSync(p.command).size : results.sizes.bundleBytes;
   fs.writeFileSync(path.join(root, "test", "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   printTable(results);
 } finally {
@@ -101,17 +107,19 @@ try {
 
 function printTable(results) {
   const fmt = (n) => n.toFixed(1);
+  const size = (bytes) => (bytes === undefined ? "n/a" : bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`);
   const rss = (kib) => (kib === undefined ? "n/a" : `${(kib / 1024).toFixed(0)} MiB`);
   console.log(`credmux benchmark (\`${results.command}\`): ${results.date.slice(0, 10)}, node ${results.node}, ${results.machine}; ${results.runs} runs per path, each beside a \`node -e 0\` run\n`);
-  console.log("| path | median ms | p10-p90 ms | ratio to node -e 0 (p10-p90) | target | peak RSS |");
-  console.log("|---|---|---|---|---|---|");
-  console.log(`| node -e 0 | ${fmt(results.baseline.median)} | ${fmt(results.baseline.p10)}-${fmt(results.baseline.p90)} | 1.00 | | ${rss(results.baseline.peakRssKiB)} |`);
+  console.log("| path | median ms | p10-p90 ms | ratio to node -e 0 (p10-p90) | target | peak RSS | size |");
+  console.log("|---|---|---|---|---|---|---|");
+  console.log(`| node -e 0 | ${fmt(results.baseline.median)} | ${fmt(results.baseline.p10)}-${fmt(results.baseline.p90)} | 1.00 | | ${rss(results.baseline.peakRssKiB)} | ${size(results.baseline.bytes)} |`);
   for (const p of results.paths) {
     const verdict = p.target === null ? "" : `${p.ratio <= p.target ? "met" : "**missed**"} (<= ${p.target})`;
-    console.log(`| ${p.name} | ${fmt(p.median)} | ${fmt(p.p10)}-${fmt(p.p90)} | ${p.ratio.toFixed(2)} (${p.spread[0].toFixed(2)}-${p.spread[1].toFixed(2)}) | ${verdict} | ${rss(p.peakRssKiB)} |`);
+    console.log(`| ${p.name} | ${fmt(p.median)} | ${fmt(p.p10)}-${fmt(p.p90)} | ${p.ratio.toFixed(2)} (${p.spread[0].toFixed(2)}-${p.spread[1].toFixed(2)}) | ${verdict} | ${rss(p.peakRssKiB)} | ${size(p.bytes)} |`);
   }
-  const sizes = [`bundle dist/credmux.cjs ${(results.sizes.bundleBytes / 1024).toFixed(0)} KiB`];
-  if (results.sizes.executableBytes) sizes.push(`single executable ${(results.sizes.executableBytes / 2 ** 20).toFixed(1)} MiB`);
+  const sizes = [`bundle dist/credmux.cjs ${size(results.sizes.bundleBytes)} (${results.sizes.bundleBytes} bytes)`];
+  if (results.sizes.executableBytes) sizes.push(`single executable x64 ${size(results.sizes.executableBytes)} (${results.sizes.executableBytes} bytes)`);
+  if (results.sizes.executableArm64Bytes) sizes.push(`arm64 ${size(results.sizes.executableArm64Bytes)} (${results.sizes.executableArm64Bytes} bytes)`);
   console.log(`\n${sizes.join("; ")}`);
   for (const [name, calls] of Object.entries(results.upstreamCalls)) console.log(`upstream calls, ${name}: ${calls}`);
 }
