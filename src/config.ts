@@ -7,6 +7,8 @@ import path from "node:path";
 import * as z from "./schema.js";
 import { MAX_GO_DURATION_MS, parseGoDuration } from "./duration.js";
 import { unmatchablePatternProblem } from "./unmatchable-pattern.js";
+import { closestName } from "./did-you-mean.js";
+import { knownFields } from "./schema-fields.js";
 import { configPath, DEFAULT_CONFIG_PATHS, isJsonConfig, resolveCacheDir } from "./config-location.js";
 import { ConfigSnapshots } from "./config-snapshot.js";
 import { CredmuxError, describeError, jsonSyntaxReason } from "./errors.js";
@@ -282,63 +284,108 @@ function nestingDepth(text: string): number {
 async function validateConfig(document: unknown, absolute: string, shown: string, known = false): Promise<Config> {
   const { fileSchema, providerCommonSchema } = known ? KNOWN_VALID : schemas ??= buildSchemas();
   const parsed = fileSchema.safeParse(document, { reportInput: true });
-  if (!parsed.success) throw configError(shown, describeIssues(parsed.error.issues, [], document));
+  if (!parsed.success) throw configError(shown, describeIssues(parsed.error.issues, [], document, (at) => knownFields(fileSchema, at)));
   const file = parsed.data;
   const providers: ProviderConfig[] = [];
   const seen = new Map<string, number>();
   const dir = path.dirname(absolute);
+  // Every provider entry is checked, and their problems reported together: an operator fixing a
+  // config should not have to run validate once per mistake.
+  const problems: CredmuxError[] = [];
   for (const [index, entry] of file.providers.entries()) {
-    const at: PropertyKey[] = ["providers", index];
-    const common = providerCommonSchema.safeParse(entry, { reportInput: true });
-    if (!common.success) throw configError(shown, describeIssues(common.error.issues, at, document));
-    const { name, type, matchImages, tokenAttributes } = common.data;
-    if (seen.has(name)) {
-      throw configError(shown, `${formatPath([...at, "name"], document)}: provider name "${name}" is already used by providers[${seen.get(name)}]; names must be unique`);
+    try {
+      const provider = await validateProvider(entry, index, seen, { document, dir, shown, known, providerCommonSchema });
+      providers.push(provider);
+    } catch (error) {
+      if (!(error instanceof CredmuxError) || error.kind !== "config") throw error;
+      problems.push(error);
     }
-    seen.set(name, index);
-    const rest: Record<string, unknown> = { ...entry };
-    for (const field of COMMON_PROVIDER_FIELDS) delete rest[field];
-    const where = { dir, shown, at: formatPath(at, document) };
-    let definition: () => Promise<ProviderDefinition<unknown>>;
-    let described: Pick<ProviderDefinition<unknown>, "cacheable" | "defaultMatchImages">;
-    let options: unknown = rest;
-    let modulePath: string | undefined;
-    const builtin = known && type !== "module" ? builtinProvider(type) : undefined;
-    if (builtin) {
-      // This text was validated before: its options need no check, and the registry tells the rest.
-      let loading: Promise<ProviderDefinition<unknown>> | undefined;
-      definition = () => (loading ??= loadProviderDefinition(type, rest, where));
-      described = builtin;
-    } else {
-      const loaded = await loadProviderDefinition(type, rest, where);
-      if (type === "module") {
-        modulePath = path.resolve(dir, rest.module as string);
-        delete rest.module;
-      }
-      if (loaded.options) {
-        const checked = loaded.options.safeParse(rest, { reportInput: true });
-        if (!checked.success) throw configError(shown, describeIssues(checked.error.issues, at, document));
-        options = checked.data;
-      }
-      definition = () => Promise.resolve(loaded);
-      described = loaded;
-    }
-    const patterns = matchImages ?? described.defaultMatchImages;
-    if (!patterns || patterns.length === 0) {
-      throw configError(shown, `${formatPath([...at, "matchImages"], document)}: missing; type "${type}" has no default patterns, so the registries this provider serves must be listed`);
-    }
-    if (tokenAttributes) validateTokenAttributes(tokenAttributes, [...at, "tokenAttributes"], shown, document);
-    providers.push({
-      name,
-      type,
-      matchImages: [...patterns],
-      ...(tokenAttributes ? { tokenAttributes } : {}),
-      ...(modulePath !== undefined ? { module: modulePath } : {}),
-      options,
-      cacheable: described.cacheable !== false,
-      definition,
-    });
   }
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) {
+    const prefix = `config ${shown}: `;
+    const reasons = problems.map((problem) => (problem.message.startsWith(prefix) ? problem.message.slice(prefix.length) : problem.message));
+    const hints = [...new Set(problems.map((problem) => problem.hint).filter((hint): hint is string => hint !== undefined))];
+    throw configError(shown, reasons.join("; "), hints.length > 0 ? hints.join("; ") : undefined);
+  }
+  return finishConfig(file, providers, absolute, shown);
+}
+
+/** The config document as its schema returns it. */
+type ConfigFile = ReturnType<ReturnType<typeof buildSchemas>["fileSchema"]["parse"]>;
+
+/** What validateProvider needs of the document it is checking. */
+interface ProviderCheck {
+  document: unknown;
+  dir: string;
+  shown: string;
+  known: boolean;
+  providerCommonSchema: ReturnType<typeof buildSchemas>["providerCommonSchema"];
+}
+
+/** One provider entry as the run uses it, or a config error naming its first problem. */
+async function validateProvider(entry: ConfigFile["providers"][number], index: number, seen: Map<string, number>, check: ProviderCheck): Promise<ProviderConfig> {
+  const { document, dir, shown, known, providerCommonSchema } = check;
+  const at: PropertyKey[] = ["providers", index];
+  const common = providerCommonSchema.safeParse(entry, { reportInput: true });
+  if (!common.success) throw configError(shown, describeIssues(common.error.issues, at, document));
+  const { name, type, matchImages, tokenAttributes } = common.data;
+  if (seen.has(name)) {
+    throw configError(shown, `${formatPath([...at, "name"], document)}: provider name "${name}" is already used by providers[${seen.get(name)}]; names must be unique`);
+  }
+  seen.set(name, index);
+  const rest: Record<string, unknown> = { ...entry };
+  for (const field of COMMON_PROVIDER_FIELDS) delete rest[field];
+  const where = { dir, shown, at: formatPath(at, document) };
+  let definition: () => Promise<ProviderDefinition<unknown>>;
+  let described: Pick<ProviderDefinition<unknown>, "cacheable" | "defaultMatchImages">;
+  let options: unknown = rest;
+  let modulePath: string | undefined;
+  const builtin = known && type !== "module" ? builtinProvider(type) : undefined;
+  if (builtin) {
+    // This text was validated before: its options need no check, and the registry tells the rest.
+    let loading: Promise<ProviderDefinition<unknown>> | undefined;
+    definition = () => (loading ??= loadProviderDefinition(type, rest, where));
+    described = builtin;
+  } else {
+    const loaded = await loadProviderDefinition(type, rest, where);
+    if (type === "module") {
+      modulePath = path.resolve(dir, rest.module as string);
+      delete rest.module;
+    }
+    if (loaded.options) {
+      const checked = loaded.options.safeParse(rest, { reportInput: true });
+      if (!checked.success) {
+        // An unknown field of the entry may be a misspelt common field as well as an option.
+        const schema = "schema" in loaded.options ? loaded.options.schema : loaded.options;
+        const fields = (within: PropertyKey[]) => [...knownFields(schema, within), ...(within.length === 0 ? COMMON_PROVIDER_FIELDS : [])];
+        throw configError(shown, describeIssues(checked.error.issues, at, document, fields));
+      }
+      options = checked.data;
+    }
+    definition = () => Promise.resolve(loaded);
+    described = loaded;
+  }
+  const patterns = matchImages ?? described.defaultMatchImages;
+  if (!patterns || patterns.length === 0) {
+    throw configError(shown, `${formatPath([...at, "matchImages"], document)}: missing; type "${type}" has no default patterns, so the registries this provider serves must be listed`);
+  }
+  if (tokenAttributes) validateTokenAttributes(tokenAttributes, [...at, "tokenAttributes"], shown, document);
+  return {
+    name,
+    type,
+    matchImages: [...patterns],
+    ...(tokenAttributes ? { tokenAttributes } : {}),
+    ...(modulePath !== undefined ? { module: modulePath } : {}),
+    options,
+    cacheable: described.cacheable !== false,
+    definition,
+  };
+}
+
+/** The run's settings from a valid document and its providers. */
+function finishConfig(file: ConfigFile, providers: ProviderConfig[], absolute: string, shown: string): Config {
+  const dir = path.dirname(absolute);
   const timeoutMs = parseGoDuration(file.defaults?.timeout ?? "20s")!;
   if (timeoutMs <= 0 || timeoutMs >= KUBELET_PLUGIN_TIMEOUT_MS) {
     throw configError(shown, `defaults.timeout: expected a duration above 0 and below the kubelet's 1m plugin timeout, found ${timeoutMs <= 0 ? "0" : "1m or more"}`);
@@ -375,12 +422,11 @@ function validateTokenAttributes(attributes: TokenAttributes, at: PropertyKey[],
 }
 
 /** One line for a list of schema issues: each names its field path, what was expected and what was found. */
-export function describeIssues(issues: ReadonlyArray<SchemaIssue>, prefix: PropertyKey[], document: unknown): string {
-  return issues.slice(0, 3).map((issue) => describeIssue(issue, prefix, document)).join("; ") +
-    (issues.length > 3 ? `; and ${issues.length - 3} more` : "");
+export function describeIssues(issues: ReadonlyArray<SchemaIssue>, prefix: PropertyKey[], document: unknown, fieldsAt: (path: PropertyKey[]) => readonly string[] = () => []): string {
+  return issues.map((issue) => describeIssue(issue, prefix, document, fieldsAt)).join("; ");
 }
 
-function describeIssue(issue: SchemaIssue, prefix: PropertyKey[], document: unknown): string {
+function describeIssue(issue: SchemaIssue, prefix: PropertyKey[], document: unknown, fieldsAt: (path: PropertyKey[]) => readonly string[]): string {
   const fullPath = [...prefix, ...issue.path];
   const where = fullPath.length ? formatPath(fullPath, document) : "top level";
   const found = describeValue(issue.input);
@@ -389,8 +435,13 @@ function describeIssue(issue: SchemaIssue, prefix: PropertyKey[], document: unkn
       return issue.input === undefined
         ? `${where}: missing, expected ${article(issue.expected)}`
         : `${where}: expected ${article(issue.expected)}, found ${found}`;
-    case "unrecognized_keys":
-      return `${where}: unknown field${issue.keys!.length > 1 ? "s" : ""} ${issue.keys!.map((k) => `"${k}"`).join(", ")}`;
+    case "unrecognized_keys": {
+      const known = fieldsAt([...issue.path]);
+      return `${where}: unknown field${issue.keys!.length > 1 ? "s" : ""} ${issue.keys!.map((k) => {
+        const suggestion = closestName(k, known);
+        return `"${k}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`;
+      }).join(", ")}`;
+    }
     case "invalid_value":
       return `${where}: expected ${issue.values!.length === 1 ? JSON.stringify(issue.values![0]) : `one of ${issue.values!.map((v) => JSON.stringify(v)).join(", ")}`}, found ${found}`;
     case "too_small":

@@ -86,3 +86,37 @@ for (const c of CASES) {
     }
   });
 }
+
+test("every problem of a config is reported at once, with a did-you-mean for a misspelt field", async () => {
+  const dir = tempDir();
+  const config = path.join(dir, "config.yaml");
+  fs.writeFileSync(config, `apiVersion: credmux/v1alpha1
+kind: Config
+cahce: {dir: ""}
+providers:
+  - name: aliyun
+    type: alibaba
+    matchImages: ["*.cr.aliyuncs.com"]
+    accessKeySecret: /etc/credmux/secret
+  - name: harbor
+    type: token
+    username: robot
+    secretFiel: /etc/credmux/harbor-token
+    matchImages: ["harbor.example.com"]
+  - name: hub
+    type: dockercfg
+    matchImage: [docker.io]
+`);
+  const run = await runBundle(["validate", "--config", config]);
+  assert.equal(run.status, 1, run.stderr);
+  assert.equal(run.stderr, `credmux: config ${config}: top level: unknown field "cahce" (did you mean "cache"?)\n`, "the top level first");
+  fs.writeFileSync(config, fs.readFileSync(config, "utf8").replace("cahce", "cache"));
+  const all = await runBundle(["validate", "--config", config]);
+  assert.equal(all.status, 1, all.stderr);
+  assert.equal(all.stderr, `credmux: config ${config}: ${[
+    'providers[0] (provider "aliyun"): unknown field "accessKeySecret" (did you mean "accessKeySecretFile"?)',
+    'providers[1] (provider "harbor"): unknown field "secretFiel" (did you mean "secretFile"?)',
+    'providers[1] (provider "harbor"): expected exactly one of secretFile and secretEnv, where the token comes from',
+    'providers[2] (provider "hub"): unknown field "matchImage" (did you mean "matchImages"?)',
+  ].join("; ")}\n`);
+});
