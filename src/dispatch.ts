@@ -305,10 +305,20 @@ function filterKeys(result: ProviderResult, provider: ProviderConfig, image: Ima
   const dropped: DroppedKey[] = [];
   const kept = new Set<string>();
   for (const [original, credential] of Object.entries(result.auth)) {
-    const normalized = canonicalDockerHubKey(settledAuthKey(original));
-    if (normalized === undefined) {
+    const stored = normalizeAuthKey(original);
+    if (stored === undefined) {
       dropped.push({ key: original, why: "the kubelet cannot parse it" });
       log.warn("dropping an auth key the kubelet cannot parse", { provider: provider.name, key: original });
+      continue;
+    }
+    const normalized = canonicalDockerHubKey(stored);
+    // The kubelet normalises the key it reads once: answered as the operator's key is stored, this
+    // one would be normalised again into another key ("reg.test/v2/v2/team" is stored as
+    // "reg.test/v2/team", which answered would become "reg.test/team"), serving other images.
+    const reread = normalizeAuthKey(normalized);
+    if (reread !== normalized) {
+      dropped.push({ key: original, why: `the kubelet stores it as "${stored}", and would store that answered key as ${reread === undefined ? "nothing" : `"${reread}"`}` });
+      log.warn("dropping an auth key the kubelet would store as another key than credmux can answer", { provider: provider.name, key: original, storedAs: stored });
       continue;
     }
     // Keys for other registries are of no use to this image, and must not travel with its answer.
@@ -348,25 +358,9 @@ function narrowToPattern(key: string, image: ImageName, pattern: string): string
   return candidate.length > key.length && patternPath.startsWith(keyPath) && urlsMatchStr(candidate, image.name) && keyWithinPatterns(candidate, [pattern]) ? candidate : undefined;
 }
 
-/**
- * The key as the kubelet will store it. It normalises every key it reads (normalizeAuthKey), and
- * that is not idempotent ("r.test/v2/v2/x" becomes "r.test/v2/x", then "r.test/x"; "%3F" decodes to a
- * query, then is cut off), so the answer carries the fixed point: what credmux checks and shows is
- * what the kubelet uses. undefined when the kubelet cannot parse it or it does not settle.
- */
-function settledAuthKey(key: string): string | undefined {
-  let current = normalizeAuthKey(key);
-  for (let step = 0; step < 4 && current !== undefined; step++) {
-    const next = normalizeAuthKey(current);
-    if (next === current) return current;
-    current = next;
-  }
-  return undefined;
-}
-
 /** The kubelet uses `index.docker.io` credentials for Docker Hub images, which it names docker.io/...; say docker.io directly. */
-function canonicalDockerHubKey(key: string | undefined): string | undefined {
-  if (key === DOCKER_HUB_KEY || key?.startsWith(`${DOCKER_HUB_KEY}/`)) return `docker.io${key.slice(DOCKER_HUB_KEY.length)}`;
+function canonicalDockerHubKey(key: string): string {
+  if (key === DOCKER_HUB_KEY || key.startsWith(`${DOCKER_HUB_KEY}/`)) return `docker.io${key.slice(DOCKER_HUB_KEY.length)}`;
   return key;
 }
 
