@@ -6,7 +6,7 @@ import { Deadline } from "./deadline.js";
 import { CredmuxError, describeError } from "./errors.js";
 import { normalizeImageName, type ImageName } from "./image-name.js";
 import { keyWithinPatterns, lookupCredentials, matchImage, normalizeAuthKey, registryOf, urlsMatchStr } from "./match.js";
-import { findMirror, mirrorHasPath, mirrorKey, mirroredImageName } from "./mirror.js";
+import { findMirror, fromSideAuth, mirrorHasPath, mirroredImageName } from "./mirror.js";
 import type { CacheSource, CredentialCache } from "./cache/credential-cache.js";
 import { cacheIdentity, makeCacheKey } from "./cache/key.js";
 import type { Config, MirrorRule, ProviderConfig } from "./config.js";
@@ -124,10 +124,19 @@ export class Dispatcher {
     }
     let cacheKeyType = this.#cacheKeyType(image, asked);
     if (rule) {
-      // The runtime sends the `from` image's credentials to the mirror: the one the kubelet would try first for the mirrored image.
-      const [first] = lookupCredentials(Object.entries(auth), image.name);
-      auth = first ? { [mirrorKey(rule)]: first } : {};
-      if (mirrorHasPath(rule)) cacheKeyType = "Image";
+      // The runtime sends the `from` image's credentials to the mirror: each key of the mirror's
+      // registry is answered for exactly the `from` images it serves there, as a path-scoped key is without mirrors.
+      if (image.name === mirroredImageName(rule, requested.name)) {
+        auth = fromSideAuth(rule, auth, log);
+      } else {
+        // Image-name normalisation changed the mirrored name (`to: docker.io` and a one-part path):
+        // which from images a mirror key serves is then unknown, so none is answered.
+        log.warn("answering no credentials: the mirrored image name is not the mirror's to followed by the image's path", { image: requested.name, mirror: image.name, to: rule.to });
+        auth = {};
+      }
+      // Reused registry-wide, the answer would reach images outside the rule, or ones another rule sends elsewhere.
+      const otherRule = this.#config.mirrors.some((other) => other !== rule && matchImage(hostPortOf(other.from), requested.registry));
+      if (mirrorHasPath(rule) || otherRule) cacheKeyType = "Image";
     } else if (this.#config.mirrors.some((other) => matchImage(hostPortOf(other.from), requested.registry))) {
       // Part of this registry is mirrored: reused registry-wide, this answer would reach the mirrored part.
       cacheKeyType = "Image";

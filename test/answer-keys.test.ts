@@ -44,6 +44,63 @@ function kubeletTries(answer: Answer, image: string): AuthEntry[] {
   return lookupCredentials(Object.entries(answer.auth), image);
 }
 
+test("through the bundle: path-scoped keys behind a mirror are answered under the mirrored paths, never as the from registry", async () => {
+  const config = dockerConfigSetup({
+    "reg.test/mirror/library": cred("ulib", "pw-lib"),
+    "reg.test/mirror/acme": cred("uacme", "pw-acme"),
+    "reg.test/other": cred("uother", "pw-other"),
+  }, "reg.test", { mirrors: [{ from: "docker.io", to: "reg.test/mirror" }] });
+  const { answer } = await pull(config, "docker.io/library/nginx");
+  // Every key of the mirror that serves some docker.io image, under the docker.io path it serves;
+  // reg.test/other serves no image of the mirror and is left out.
+  assert.deepEqual(answer.auth, { "docker.io/library": cred("ulib", "pw-lib"), "docker.io/acme": cred("uacme", "pw-acme") });
+  assert.equal(answer.cacheKeyType, "Registry");
+  // Reused registry-wide, the answer gives each repository the credential of its own mirror path.
+  assert.deepEqual(kubeletTries(answer, "docker.io/acme/app"), [cred("uacme", "pw-acme")]);
+  assert.deepEqual(kubeletTries(answer, "docker.io/team/app"), []);
+  assert.deepEqual((await pull(config, "docker.io/acme/app")).answer, answer);
+});
+
+test("through the bundle: a mirror with paths on both sides maps each mirror key onto the from path it serves", async () => {
+  const config = dockerConfigSetup({
+    "reg.test": cred("all", "pw-all"),
+    "reg.test/cache/hub/team": cred("team", "pw-team"),
+    "reg.test/cache/hub/teamx": cred("teamx", "pw-teamx"),
+    "reg.test/cache/other": cred("other", "pw-other"),
+  }, "reg.test", { mirrors: [{ from: "docker.io/", to: "reg.test/cache/hub/" }, { from: "quay.test/org/", to: "reg.test/cache/hub/team" }] });
+  const hub = (await pull(config, "docker.io/team/app")).answer;
+  assert.deepEqual(hub.auth, { "docker.io": cred("all", "pw-all"), "docker.io/team": cred("team", "pw-team"), "docker.io/teamx": cred("teamx", "pw-teamx") });
+  assert.equal(hub.cacheKeyType, "Registry");
+  assert.deepEqual(kubeletTries(hub, "docker.io/team/app"), [cred("team", "pw-team"), cred("all", "pw-all")]);
+  // "from" ends in "/": its images are quay.test/org/..., mirrored to reg.test/cache/hub/team/...;
+  // reg.test/cache/hub/teamx serves none of them and must not become quay.test/orgx.
+  const quay = (await pull(config, "quay.test/org/app")).answer;
+  assert.deepEqual(quay.auth, { "quay.test/org/": cred("team", "pw-team") });
+  assert.equal(quay.cacheKeyType, "Image");
+});
+
+test("through the bundle: a mirrored answer is Image-keyed when another rule sends part of the same registry elsewhere", async () => {
+  const config = dockerConfigSetup({ "reg.test": cred("hub", "pw-hub"), "team.test": cred("team", "pw-team") }, "*.test", {
+    mirrors: [{ from: "docker.io/team", to: "team.test/hub-team" }, { from: "docker.io", to: "reg.test/hub" }],
+  });
+  const { answer } = await pull(config, "docker.io/library/nginx");
+  assert.deepEqual(answer.auth, { "docker.io": cred("hub", "pw-hub") });
+  // Reused for docker.io/team/app, "docker.io" would send reg.test's credential to team.test's mirror.
+  assert.equal(answer.cacheKeyType, "Image");
+  assert.deepEqual((await pull(config, "docker.io/team/app")).answer.auth, { "docker.io/team": cred("team", "pw-team") });
+});
+
+test("through the bundle: a mirror key whose from-side key the kubelet would read differently is dropped with a warning", async () => {
+  const config = dockerConfigSetup({ "reg.test/m/team": cred("u", "pw") }, "reg.test", { mirrors: [{ from: "hub.test/v2/", to: "reg.test/m" }] });
+  const { answer, stderr } = await pull(config, "hub.test/v2/team/app");
+  // "hub.test/v2/team" would be stored by the kubelet as "hub.test/team": another set of images.
+  assert.deepEqual(answer.auth, {});
+  assert.deepEqual(warnings(stderr), [{
+    msg: "dropping a mirror key: the from images it serves have no auth key the kubelet would store as such",
+    mirrorKey: "reg.test/m/team", from: "hub.test/v2/", to: "reg.test/m",
+  }]);
+});
+
 const DROPPED = "dropping an auth key the kubelet would store as another key than credmux can answer";
 
 test("through the bundle: a docker config key the kubelet stores as reg.test/v2/team is not answered as reg.test/team", async () => {
