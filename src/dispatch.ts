@@ -127,7 +127,7 @@ export class Dispatcher {
       // The runtime sends the `from` image's credentials to the mirror: each key of the mirror's
       // registry is answered for exactly the `from` images it serves there, as a path-scoped key is without mirrors.
       if (image.name === mirroredImageName(rule, requested.name)) {
-        auth = fromSideAuth(rule, auth, log);
+        auth = fromSideAuth(rule, requested.name, auth, log);
       } else {
         // Image-name normalisation changed the mirrored name (`to: docker.io` and a one-part path):
         // which from images a mirror key serves is then unknown, so none is answered.

@@ -87,7 +87,19 @@ test("through the bundle: a mirrored answer is Image-keyed when another rule sen
   assert.deepEqual(answer.auth, { "docker.io": cred("hub", "pw-hub") });
   // Reused for docker.io/team/app, "docker.io" would send reg.test's credential to team.test's mirror.
   assert.equal(answer.cacheKeyType, "Image");
-  assert.deepEqual((await pull(config, "docker.io/team/app")).answer.auth, { "docker.io/team": cred("team", "pw-team") });
+  assert.deepEqual((await pull(config, "docker.io/team/app")).answer.auth, { "docker.io/team/": cred("team", "pw-team") });
+});
+
+test("through the bundle: a from path names repositories: registry.test/team neither takes registry.test/teamx nor answers a key that reaches it", async () => {
+  const config = dockerConfigSetup({ "mirror.test": cred("m", "pw-m"), "registry.test": cred("d", "pw-d") }, "*.test", {
+    mirrors: [{ from: "registry.test/team", to: "mirror.test/cache/team" }],
+  });
+  const team = (await pull(config, "registry.test/team/app")).answer;
+  assert.deepEqual(team.auth, { "registry.test/team/": cred("m", "pw-m") });
+  assert.equal(team.cacheKeyType, "Image");
+  const teamx = (await pull(config, "registry.test/teamx/app")).answer;
+  assert.deepEqual(teamx.auth, { "registry.test": cred("d", "pw-d") });
+  assert.equal(teamx.cacheKeyType, "Image");
 });
 
 test("through the bundle: a mirror key whose from-side key the kubelet would read differently is dropped with a warning", async () => {
