@@ -6,7 +6,7 @@ import { Deadline } from "./deadline.js";
 import { CredmuxError, describeError } from "./errors.js";
 import { normalizeImageName, type ImageName } from "./image-name.js";
 import { keyWithinPatterns, lookupCredentials, matchImage, normalizeAuthKey, registryOf, urlsMatchStr } from "./match.js";
-import { findMirror, mirrorHasPath, mirrorKey, mirroredImageName } from "./mirror.js";
+import { findMirror, fromSideAuth, mirrorHasPath, mirroredImageName } from "./mirror.js";
 import type { CacheSource, CredentialCache } from "./cache/credential-cache.js";
 import { cacheIdentity, makeCacheKey } from "./cache/key.js";
 import { providerFingerprint } from "./cache/provider-fingerprint.js";
@@ -125,10 +125,19 @@ export class Dispatcher {
     }
     let cacheKeyType = this.#cacheKeyType(image, asked);
     if (rule) {
-      // The runtime sends the `from` image's credentials to the mirror: the one the kubelet would try first for the mirrored image.
-      const [first] = lookupCredentials(Object.entries(auth), image.name);
-      auth = first ? { [mirrorKey(rule)]: first } : {};
-      if (mirrorHasPath(rule)) cacheKeyType = "Image";
+      // The runtime sends the `from` image's credentials to the mirror: each key of the mirror's
+      // registry is answered for exactly the `from` images it serves there, as a path-scoped key is without mirrors.
+      if (image.name === mirroredImageName(rule, requested.name)) {
+        auth = fromSideAuth(rule, requested.name, auth, log);
+      } else {
+        // Image-name normalisation changed the mirrored name (`to: docker.io` and a one-part path):
+        // which from images a mirror key serves is then unknown, so none is answered.
+        log.warn("answering no credentials: the mirrored image name is not the mirror's to followed by the image's path", { image: requested.name, mirror: image.name, to: rule.to });
+        auth = {};
+      }
+      // Reused registry-wide, the answer would reach images outside the rule, or ones another rule sends elsewhere.
+      const otherRule = this.#config.mirrors.some((other) => other !== rule && matchImage(hostPortOf(other.from), requested.registry));
+      if (mirrorHasPath(rule) || otherRule) cacheKeyType = "Image";
     } else if (this.#config.mirrors.some((other) => matchImage(hostPortOf(other.from), requested.registry))) {
       // Part of this registry is mirrored: reused registry-wide, this answer would reach the mirrored part.
       cacheKeyType = "Image";
@@ -311,10 +320,20 @@ function filterKeys(result: ProviderResult, provider: ProviderConfig, image: Ima
   const dropped: DroppedKey[] = [];
   const kept = new Set<string>();
   for (const [original, credential] of Object.entries(result.auth)) {
-    const normalized = canonicalDockerHubKey(settledAuthKey(original));
-    if (normalized === undefined) {
+    const stored = normalizeAuthKey(original);
+    if (stored === undefined) {
       dropped.push({ key: original, why: "the kubelet cannot parse it" });
       log.warn("dropping an auth key the kubelet cannot parse", { provider: provider.name, key: original });
+      continue;
+    }
+    const normalized = canonicalDockerHubKey(stored);
+    // The kubelet normalises the key it reads once: answered as the operator's key is stored, this
+    // one would be normalised again into another key ("reg.test/v2/v2/team" is stored as
+    // "reg.test/v2/team", which answered would become "reg.test/team"), serving other images.
+    const reread = normalizeAuthKey(normalized);
+    if (reread !== normalized) {
+      dropped.push({ key: original, why: `the kubelet stores it as "${stored}", and would store that answered key as ${reread === undefined ? "nothing" : `"${reread}"`}` });
+      log.warn("dropping an auth key the kubelet would store as another key than credmux can answer", { provider: provider.name, key: original, storedAs: stored });
       continue;
     }
     // Keys for other registries are of no use to this image, and must not travel with its answer.
@@ -354,25 +373,9 @@ function narrowToPattern(key: string, image: ImageName, pattern: string): string
   return candidate.length > key.length && patternPath.startsWith(keyPath) && urlsMatchStr(candidate, image.name) && keyWithinPatterns(candidate, [pattern]) ? candidate : undefined;
 }
 
-/**
- * The key as the kubelet will store it. It normalises every key it reads (normalizeAuthKey), and
- * that is not idempotent ("r.test/v2/v2/x" becomes "r.test/v2/x", then "r.test/x"; "%3F" decodes to a
- * query, then is cut off), so the answer carries the fixed point: what credmux checks and shows is
- * what the kubelet uses. undefined when the kubelet cannot parse it or it does not settle.
- */
-function settledAuthKey(key: string): string | undefined {
-  let current = normalizeAuthKey(key);
-  for (let step = 0; step < 4 && current !== undefined; step++) {
-    const next = normalizeAuthKey(current);
-    if (next === current) return current;
-    current = next;
-  }
-  return undefined;
-}
-
 /** The kubelet uses `index.docker.io` credentials for Docker Hub images, which it names docker.io/...; say docker.io directly. */
-function canonicalDockerHubKey(key: string | undefined): string | undefined {
-  if (key === DOCKER_HUB_KEY || key?.startsWith(`${DOCKER_HUB_KEY}/`)) return `docker.io${key.slice(DOCKER_HUB_KEY.length)}`;
+function canonicalDockerHubKey(key: string): string {
+  if (key === DOCKER_HUB_KEY || key.startsWith(`${DOCKER_HUB_KEY}/`)) return `docker.io${key.slice(DOCKER_HUB_KEY.length)}`;
   return key;
 }
 

@@ -66,6 +66,11 @@ export function lookupCredentials<C>(entries: ReadonlyArray<readonly [key: strin
   return hub === undefined ? [] : [...hub];
 }
 
+/** Orders stored keys the way the kubelet's Lookup walks them (reverse byte order), for Array.prototype.sort. */
+export function kubeletKeyOrder(a: string, b: string): number {
+  return compareUtf8Descending(a, b);
+}
+
 /** Whether every image the auth key can serve is also matched by one of patterns; never true for a broader key, sometimes false for a narrower one. */
 export function keyWithinPatterns(key: string, patterns: readonly string[]): boolean {
   // A key the kubelet skips serves nothing; false still keeps the promise, and flags the key.

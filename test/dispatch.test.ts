@@ -196,7 +196,8 @@ test("a mirror rule for part of a registry makes the answer Image-keyed; images 
   ];
   const mirrors = [{ from: "registry.test/team", to: "mirror.test/cache/team" }];
   const inside = await resolve(providers, { image: "registry.test/team/app" }, { mirrors });
-  assert.deepEqual(inside.resolution.response.auth, { "registry.test/team": cred("m", "pw-m") });
+  // The repositories below registry.test/team, not registry.test/teamx, which the rule does not take.
+  assert.deepEqual(inside.resolution.response.auth, { "registry.test/team/": cred("m", "pw-m") });
   assert.equal(inside.resolution.response.cacheKeyType, "Image");
   const outside = await resolve(providers, { image: "registry.test/other/app" }, { mirrors });
   assert.deepEqual(outside.resolution.response.auth, { "registry.test": cred("d", "pw-d") });

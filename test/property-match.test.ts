@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as fc from "fast-check";
 import { isDefaultRegistryMatch, lookupCredentials, matchImage, normalizeAuthKey, urlsMatchStr } from "../src/match.js";
 import {
-  globbedHost, hostLabel, hostOf, imageOf, imageParts, patternMatching, pathPrefixOf, port, spelledKey, storedKey,
+  globbedHost, hostLabel, hostOf, imageOf, imageParts, patternMatching, pathPrefixOf, port, rootedKey, spelledKey, storedKey,
   type ImageParts,
 } from "./helpers/arbitraries.js";
 import { checkProperty } from "./helpers/property.js";
@@ -129,6 +129,16 @@ test("auth-key normalisation: the kubelet's own non-idempotent cases are kept as
     assert.equal(normalizeAuthKey(key), once, key);
     assert.equal(normalizeAuthKey(once), twice, once);
   }
+});
+
+test("auth-key normalisation drops one /v1/ or /v2/ root, however many there are (keyring.go Add, once)", async (t) => {
+  await checkProperty(t, fc.property(storedKey.chain((stored) => fc.tuple(fc.constant(stored), rootedKey(stored))), ([stored, rooted]) => {
+    const slash = stored.indexOf("/");
+    const host = slash < 0 ? stored : stored.slice(0, slash);
+    // "host/v2/v1/path" is stored as "host/v1/path": only the first root goes; a lone root leaves the host.
+    const rest = rooted.slice(host.length + 3);
+    assert.equal(normalizeAuthKey(rooted), rest === "/" ? host : `${host}${rest}`, rooted);
+  }), { numRuns: 8000 });
 });
 
 test("lookup order is reverse byte order of the stored keys, credentials of one key in insertion order, whatever the entry order", async (t) => {

@@ -20,7 +20,8 @@ import { keyWithinPatterns, lookupCredentials, matchImage, normalizeAuthKey, reg
 import type { AuthEntry, KubeletResponse } from "../src/protocol.js";
 import { SecretSet } from "../src/secrets.js";
 import {
-  anyPattern, credential, imageOf, imageParts, isKubeletName, kubeletImage, patternMatching, providerAuthKey, spelledKey, unsettledKey,
+  anyPattern, credential, imageOf, imageParts, isKubeletName, kubeletImage, mirrorKeyPath, mirrorRule, mirrorTail, patternMatching,
+  providerAuthKey, rootedKey, spelledKey, storedKey, unsettledKey, type GeneratedMirrorRule,
 } from "./helpers/arbitraries.js";
 import { CaptureLog } from "./helpers/capture-log.js";
 import { FIXTURES } from "./helpers/paths.js";
@@ -60,6 +61,7 @@ interface GeneratedProvider {
 interface GeneratedCase {
   providers: GeneratedProvider[];
   images: string[];
+  mirrors?: GeneratedMirrorRule[];
 }
 
 /** A pattern the config schema accepts (the kubelet can parse it). */
@@ -107,6 +109,7 @@ function configDocument(generated: GeneratedCase, scratch: string, extra: object
     kind: "Config",
     cache: { dir: "" },
     ...extra,
+    ...(generated.mirrors ? { mirrors: generated.mirrors.map(({ from, to }) => ({ from, to })) } : {}),
     providers: generated.providers.map((provider, i) => ({
       name: `p${i}`,
       matchImages: provider.matchImages,
@@ -246,6 +249,135 @@ test("in process: every key in an answer is stored by the kubelet under itself, 
       }
     }
   }), { numRuns: 1000 });
+});
+
+// FC_SEED=272445767 found this: the docker config key "reg.test/v2/v2/team", which the kubelet
+// stores as "reg.test/v2/team", was answered as "reg.test/team", a different set of images.
+test("example (FC_SEED=272445767): a key with a doubled /v2/ root is not answered as a broader key", async () => {
+  const generated: GeneratedCase = {
+    providers: [{
+      via: "dockercfg",
+      matchImages: ["*.*/"],
+      answer: { "reg.test/v2/v2/team": { username: "user", password: "pw-v2-v2-team" }, "reg.test/v2/other": { username: "other", password: "pw-v2-other" } },
+      imageScoped: false,
+    }],
+    images: ["reg.test/v2/v2/team/app", "reg.test/team/app", "reg.test/v2/team/app"],
+  };
+  const run = await inProcess(generated, scratchDir(), false);
+  for (const image of generated.images) {
+    const answer = await run.resolve(image);
+    checkAnswer(image, answer.auth, generated);
+    checkGranted(image, answer, generated, caseSamples(generated));
+  }
+});
+
+/**
+ * Where a pull of image really goes: under the first rule whose from matches it at a path-component
+ * boundary (from "docker.io/team" is the team's repositories, not docker.io/teamx), the mirror's
+ * name for it (to, then the rest of its path), else the image itself.
+ */
+function pulledAs(image: string, mirrors: readonly GeneratedMirrorRule[] = []): { rule: number; target: string } {
+  const restAfter = ({ from, fromHost }: GeneratedMirrorRule) => image.slice(registryOf(image).length).slice(from.slice(fromHost.length).replace(/\/+$/, "").length);
+  const rule = mirrors.findIndex((candidate) => matchImage(candidate.from, image) && /^(?:$|\/)/.test(restAfter(candidate)));
+  if (rule < 0) return { rule, target: image };
+  return { rule, target: `${mirrors[rule]!.to.replace(/\/+$/, "")}${restAfter(mirrors[rule]!)}` };
+}
+
+/**
+ * The invariant behind every answer: no answered key, as the kubelet normalises it (once) and
+ * matches it, serves an image with a credential that the operator did not grant for the image its
+ * pull really reaches (the mirror's, for a mirrored image): a provider that matches that image
+ * holds the credential under a key that, as the kubelet would store it, matches that image.
+ * The one exception: an Image-keyed answer, which the kubelet uses for its own image only, may hold
+ * a key that also matches images the answer's mirror rule does not take (the repository `from`
+ * names, whose every key also matches its string-prefix siblings).
+ */
+function checkGranted(image: string, answer: Pick<KubeletResponse, "auth" | "cacheKeyType">, generated: GeneratedCase, samples: string[]): void {
+  const { rule } = pulledAs(image, generated.mirrors);
+  for (const [key, entry] of Object.entries(answer.auth)) {
+    for (const sample of samples) {
+      if (lookupCredentials([[key, entry]], sample).length === 0) continue;
+      const reached = pulledAs(sample, generated.mirrors);
+      if (reached.rule !== rule && sample !== image) {
+        assert.ok(answer.cacheKeyType === "Image" || registryOf(sample) !== registryOf(image),
+          `"${key}" in the ${answer.cacheKeyType} answer for ${image} serves ${sample}, which ${reached.rule < 0 ? "no mirror rule takes" : `mirror rule ${reached.rule} takes`}`);
+        continue;
+      }
+      const granted = generated.providers.some((provider) => provider.matchImages.some((pattern) => matchImage(pattern, reached.target)) &&
+        Object.entries(provider.answer).some(([given, credential]) => credential.password === entry.password &&
+          lookupCredentials([[given, credential]], reached.target).length > 0));
+      assert.ok(granted, `"${key}" in the answer for ${image} serves ${sample} (pulled as ${reached.target}), for which no provider's key grants that credential`);
+    }
+  }
+}
+
+test("in process: keys spelled with repeated /v1/ and /v2/ roots serve only what the kubelet's single normalisation of the operator's key serves", async (t) => {
+  const scratch = scratchDir();
+  const spell = (stored: string) => fc.oneof(spelledKey(stored), rootedKey(stored));
+  const keyKind = fc.oneof(providerAuthKey, storedKey.chain(rootedKey));
+  await checkProperty(t, fc.asyncProperty(generatedCase(keyKind, spell), async (generated) => {
+    const run = await inProcess(generated, scratch, false);
+    const samples = caseSamples(generated);
+    for (const image of generated.images) {
+      const answer = await run.resolve(image);
+      const { auth } = answer;
+      checkAnswer(image, auth, generated, samples);
+      checkGranted(image, answer, generated, samples);
+      for (const key of Object.keys(auth)) assert.equal(normalizeAuthKey(key), key, `the answer for ${image} holds "${key}", which the kubelet stores as "${normalizeAuthKey(key)}"`);
+    }
+  }), { numRuns: 1500 });
+});
+
+/** A provider serving a mirror's registry, its keys around the mirror's path, spelled any way (roots repeated too). */
+function mirrorProvider(rule: GeneratedMirrorRule): fc.Arbitrary<GeneratedProvider> {
+  const toPath = rule.to.slice(rule.toHost.length).replace(/\/+$/, "");
+  const spell = (stored: string) => fc.oneof(fc.constant(stored), spelledKey(stored), rootedKey(stored));
+  const key = mirrorKeyPath(toPath).chain((keyPath) => spell(`${rule.toHost}${keyPath}`));
+  return fc.record({
+    via: fc.constantFrom(...ANSWERING_TYPES),
+    matchImages: fc.constantFrom([rule.toHost], [`${rule.toHost}${toPath}`], [`${rule.toHost}/mirror`, rule.toHost]).map((patterns) => [...new Set(patterns)]),
+    keys: fc.uniqueArray(fc.oneof({ weight: 5, arbitrary: key }, { weight: 1, arbitrary: fc.constantFrom("*.test", "*.*", "*.test:5000") }), { minLength: 1, maxLength: 5 }),
+    scoped: fc.nat({ max: 9 }),
+  }).chain(({ via, matchImages, keys, scoped }) => fc.tuple(...keys.map(() => credential)).map((credentials) => ({
+    via, matchImages, answer: Object.fromEntries(keys.map((k, i) => [k, credentials[i]!])), imageScoped: scoped === 0,
+  })));
+}
+
+/** Mirror rules (paths on both sides), the providers of their targets, sometimes one for a from registry itself, and images under the rules. */
+const mirrorCase: fc.Arbitrary<GeneratedCase> = fc.uniqueArray(mirrorRule, { minLength: 1, maxLength: 2, selector: (rule) => rule.from }).chain((mirrors) => {
+  const direct = fc.constantFrom(...mirrors).chain((rule) => fc.record({
+    via: fc.constant("dockercfg"),
+    matchImages: fc.constant<string[]>([rule.fromHost]),
+    answer: fc.tuple(credential, credential).map(([a, b]) => ({ [rule.fromHost]: a, [`${rule.fromHost}/team`]: b })),
+    imageScoped: fc.constant(false),
+  }));
+  const image = fc.tuple(fc.constantFrom(...mirrors), mirrorTail, fc.boolean())
+    .map(([rule, tail, underPath]) => `${underPath ? rule.from.replace(/\/+$/, "") : rule.fromHost}/${tail}`);
+  return fc.record({
+    mirrors: fc.constant(mirrors),
+    providers: fc.tuple(fc.tuple(...mirrors.map(mirrorProvider)), fc.option(direct)).map(([own, other]) => (other ? [...own, other] : own)),
+    images: fc.array(image, { minLength: 1, maxLength: 3 }).map((images) => images.filter(isKubeletName)).filter((images) => images.length > 0),
+  });
+});
+
+test("in process: behind mirrors with paths on both sides, no answered key serves an image its operator's key does not, and Registry answers hold for every repository", async (t) => {
+  const scratch = scratchDir();
+  const siblings = mirrorTail;
+  await checkProperty(t, fc.asyncProperty(mirrorCase, fc.array(siblings, { minLength: 1, maxLength: 3 }), async (generated, siblingTails) => {
+    const run = await inProcess(generated, scratch, false);
+    const hosts = [...new Set(generated.mirrors!.flatMap((rule) => [rule.fromHost, rule.from.replace(/\/+$/, "")]))];
+    const samples = sampleImages(hosts, generated.images);
+    for (const image of generated.images) {
+      const answer = await run.resolve(image);
+      checkGranted(image, answer, generated, [...samples, ...sampleImages(Object.keys(answer.auth), [])]);
+      if (answer.cacheKeyType !== "Registry") continue;
+      for (const sibling of siblingTails.map((tail) => `${registryOf(image)}/${tail}`).filter(isKubeletName)) {
+        // The kubelet reuses `answer` for `sibling` without asking credmux again.
+        const own = lookupCredentials(Object.entries((await run.resolve(sibling)).auth), sibling);
+        assert.deepEqual(lookupCredentials(Object.entries(answer.auth), sibling), own, `the Registry answer for ${image} gives ${sibling} other credentials than its own answer`);
+      }
+    }
+  }), { numRuns: 800 });
 });
 
 test("through the bundle: every key of every answer is for the image's registry and no broader than the answering provider's matchImages", async (t) => {

@@ -170,6 +170,56 @@ export const unsettledKey = (stored: string): fc.Arbitrary<string> => {
   return fc.constantFrom(`${host}/v2/v2${path || "/"}`, `${host}${path}/x%3Fy`, `${host}${path}/a%2520b`);
 };
 
+/**
+ * A stored key spelled with 0 to 3 /v1/ or /v2/ roots before its path, as docker configs write
+ * registry URLs: the kubelet drops the first root only (protocol 4.2), so with two or more the key
+ * it stores still starts with one.
+ */
+export const rootedKey = (stored: string): fc.Arbitrary<string> => {
+  const slash = stored.indexOf("/");
+  const host = slash < 0 ? stored : stored.slice(0, slash);
+  const path = slash < 0 ? "" : stored.slice(slash);
+  return fc.array(fc.constantFrom("/v1", "/v2"), { minLength: 1, maxLength: 3 })
+    .map((roots) => `${host}${roots.join("")}${path === "" ? "/" : path}`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Mirrors
+
+/** A mirror rule as the config holds it, with the parts it was made of. */
+export interface GeneratedMirrorRule {
+  from: string;
+  to: string;
+  fromHost: string;
+  toHost: string;
+}
+
+/**
+ * Mirror rules with and without paths on either side: `from` Docker Hub or another registry, its
+ * path empty, a repository prefix (cut mid-component too), a /v1/ or /v2/ root, with or without a
+ * trailing "/"; `to` a registry without globs, with or without a path and a trailing "/".
+ */
+export const mirrorRule: fc.Arbitrary<GeneratedMirrorRule> = fc.record({
+  fromHost: fc.constantFrom("docker.io", "quay.test", "hub.test:5000"),
+  fromPath: fc.constantFrom("", "/", "/library", "/library/", "/team", "/team/", "/lib", "/v2/", "/v2/team", "/v1/v2/team", "/acme/sub"),
+  toHost: fc.constantFrom("reg.test", "mirror.test:5000", "quay.test"),
+  toPath: fc.constantFrom("", "/", "/mirror", "/mirror/", "/cache/hub", "/v2/m", "/mirror/team"),
+}).map(({ fromHost, fromPath, toHost, toPath }) => ({ from: `${fromHost}${fromPath}`, to: `${toHost}${toPath}`, fromHost, toHost }));
+
+/** Repository paths that meet the generated mirror paths, cut where they differ by one character or component. */
+export const mirrorTail: fc.Arbitrary<string> = fc.constantFrom(
+  "library/nginx", "team/app", "teamx/app", "team/sub/app", "acme/app", "acme/sub/app", "v2/team/app", "lib/app", "other/app",
+);
+
+/** Key paths for a mirror's registry: around its `to` path and the tails, so that they serve some mirrored images and not others. */
+export const mirrorKeyPath = (toPath: string): fc.Arbitrary<string> => {
+  const trimmed = toPath.replace(/\/+$/, "");
+  return fc.oneof(
+    fc.constantFrom("", "/mirror", "/mirrorx", "/cache", "/other", "/m"),
+    fc.tuple(mirrorTail, fc.nat({ max: 20 })).map(([tail, cut]) => `${trimmed}/${tail}`.slice(0, trimmed.length + 1 + (cut % (tail.length + 1)))),
+  ).map((path) => (path === "/" ? "" : path));
+};
+
 /** A credential with a distinct, recognisable password. */
 export const credential: fc.Arbitrary<{ username: string; password: string }> = fc.record({
   username: fc.constantFrom("user", "AWS", "oauth2accesstoken", "<token>", "00000000-0000-0000-0000-000000000000"),
