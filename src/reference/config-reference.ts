@@ -184,21 +184,25 @@ export async function renderConfigReference(): Promise<string> {
 }
 
 /** How the kubelet reaches credmux's providers: the same for every type, so written once here. */
-const KUBELET_ENTRIES = `## Kubelet entries, \`--provider\` and \`NODE_OPTIONS\`
+const KUBELET_ENTRIES = `## Kubelet entries, \`--entry\` and \`NODE_OPTIONS\`
 
 \`credmux kubelet-config\` and \`credmux install\` write credmux's entries into the kubelet's
 \`CredentialProviderConfig\`:
 
-- one entry named \`credmux\` for every provider without \`tokenAttributes\`, whose \`matchImages\` are
-  all of theirs (and the mirrors' \`from\`);
-- one entry \`credmux-NAME\` for each provider with \`tokenAttributes\`: the kubelet has one
-  \`tokenAttributes\` per entry, and requests a service-account token only for the images of that
-  entry. \`install\` links \`credmux-NAME\` to the same executable in the bin dir.
+- one entry named \`credmux\`, running \`--config PATH --entry node\`, for every provider without
+  \`tokenAttributes\`, whose \`matchImages\` are all of theirs (and the mirrors' \`from\`);
+- one entry \`credmux-AUDIENCE\` for each service-account audience, running
+  \`--config PATH --entry service-account:AUDIENCE\`: the kubelet has one \`tokenAttributes\` per entry,
+  and requests a service-account token only for the images of that entry. The providers of one
+  audience share it, with \`tokenAttributes\` that fit all of them. \`install\` links the name to the
+  same executable in the bin dir.
 
-Each entry's \`args\` are \`--config PATH --provider NAME[,NAME...]\`: the exec asks only that entry's
-providers, so the \`credmux\` entry never asks a service-account provider without the token its own
-entry would bring. The names are the config's: rename or add a provider and run \`credmux install\`
-(or \`kubelet-config --merge\`) again, then restart the kubelet, which reads its config only at start.
+The args name no provider: renaming a provider, or adding one whose patterns an entry already lists,
+changes nothing the kubelet runs. A provider for new registries needs their patterns in an entry:
+\`credmux validate --kubelet-config FILE\` reports such drift, and \`credmux install\` (or
+\`kubelet-config --merge\`) writes the entries again; the kubelet reads its config only when it starts.
+Entries written by older versions (\`--provider NAME[,NAME...]\`) keep working as they did, with a
+warning on every exec.
 
 Each entry sets \`NODE_OPTIONS\` to \`""\` in \`env\`: the kubelet passes its own environment to the
 plugin, with the entry's \`env\` after it, so a \`NODE_OPTIONS\` in the kubelet's environment (a
