@@ -471,7 +471,8 @@ export async function buildSea({ bundle, arches = [process.arch], cacheDir = sea
         await quietly(() => inject(tmp, "NODE_SEA_BLOB", fs.readFileSync(blob), { sentinelFuse: SEA_FUSE }));
         if (runsHere) {
           const version = canRun(tmp, ["version"]);
-          if (version !== `credmux ${pkg.version}`) throw new Error(`sea: ${out} does not run: "credmux version" printed ${JSON.stringify(version)}`);
+          // `credmux VERSION (build HASH, node VERSION, OS/ARCH)`: the Node inside must be the one it was built with.
+          if (!version?.startsWith(`credmux ${pkg.version} (`) || !version.includes(`node v${SEA_NODE_VERSION},`)) throw new Error(`sea: ${out} does not run: "credmux version" printed ${JSON.stringify(version)}`);
         }
         fs.renameSync(tmp, out);
       } finally {

@@ -163,7 +163,7 @@ test("cache list says which entries the current config would never serve: anothe
   plant("b", "foreign.test", "idp foreign.test node");
   const list = await runBundle(["cache", "list", "--config", config]);
   assert.equal(list.status, 0, list.stderr);
-  const lines = list.stdout.trim().split("\n").map((line) => line.split("\t").slice(0, 4).join(" | ")).sort();
+  const lines = list.stdout.trim().split("\n").slice(1).map((line) => line.split("\t").slice(0, 4).join(" | ")).sort();
   assert.deepEqual(lines, [
     "idp | earlier-build.test | node | never served (fetched under another config of its provider)",
     "idp | foreign.test | ? | never served (fetched under another config of its provider)",

@@ -273,7 +273,10 @@ test("cache list shows keys and expiry without secrets; cache clear removes them
   const answers = [await exec(config, "l1.cache.test/app"), await exec(config, "l2.cache.test/app")];
   const list = await runBundle(["cache", "list", "--config", config]);
   assert.equal(list.status, 0, list.stderr);
-  assert.match(list.stdout, /^tokens\tl1\.cache\.test\tnode\tserved until \S+\texpires \S+\tkeys: l1\.cache\.test$/m);
+  assert.equal(list.stdout.split("\n")[0], "PROVIDER\tREGISTRY\tIDENTITY\tSERVED\tEXPIRES\tKEYS");
+  assert.match(list.stdout, /^tokens\tl1\.cache\.test\tnode\tserved until \S+\texpires \S+\tl1\.cache\.test$/m);
+  const rows = JSON.parse((await runBundle(["cache", "list", "-o", "json", "--config", config])).stdout) as Array<{ provider: string; registry: string; keys: string[] }>;
+  assert.deepEqual(rows.map((row) => [row.provider, row.registry, row.keys]).sort(), [["tokens", "l1.cache.test", ["l1.cache.test"]], ["tokens", "l2.cache.test", ["l2.cache.test"]]]);
   assert.match(list.stdout, /^tokens\tl2\.cache\.test\t/m);
   for (const answer of answers) {
     for (const entry of Object.values(answer.response.auth) as Array<{ password: string }>) assert.ok(!list.stdout.includes(entry.password));

@@ -62,7 +62,7 @@ test("validate summarises a good config and reports a bad one in one line", asyn
   assert.match(good.stdout, /is valid: 3 providers/);
   const bad = await runBundle(["validate", "--config", path.join(FIXTURES, "configs", "unknown-field.json")]);
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /^credmux: config .*unknown-field\.json: top level: unknown field "cahce"\n$/);
+  assert.match(bad.stderr, /^credmux: config .*unknown-field\.json: top level: unknown field "cahce" \(did you mean "cache"\?\)\n$/);
 });
 
 test("version, help on every command, and usage errors", async () => {

@@ -170,7 +170,7 @@ test("kubelet-config: every pattern and mirror source, one entry per service-acc
   assert.match(yaml.stdout, /^# The kubelet's --image-credential-provider-config for the credmux config /);
   const fromYaml = assertKubeletAccepts(yaml.stdout, "kubelet-config (yaml)");
   assert.deepEqual(fromYaml, expectedEntries(config));
-  const json = await runBundle(["kubelet-config", "--config", config, "--format", "json"]);
+  const json = await runBundle(["kubelet-config", "--config", config, "-o", "json"]);
   assert.equal(json.status, 0, json.stderr);
   assert.deepEqual(JSON.parse(json.stdout), { apiVersion: "kubelet.config.k8s.io/v1", kind: "CredentialProviderConfig", providers: expectedEntries(config) });
   assertKubeletAccepts(json.stdout, "kubelet-config (json)");
@@ -265,7 +265,8 @@ test("kubelet-config refuses what the kubelet would refuse, with the kubelet's w
     ["someone else's entry under credmux's service-account name", ["--merge", write("taken.json", doc([provider("credmux-registry.test", { args: ["--other"] })]))], /already has a provider named "credmux-registry\.test" that is not credmux's/],
     ["a wrong kind", ["--merge", write("kind.yaml", "apiVersion: kubelet.config.k8s.io/v1\nkind: KubeletConfiguration\n")], /no kind "KubeletConfiguration" is registered for version "kubelet\.config\.k8s\.io\/v1"/],
     ["a missing file", ["--merge", path.join(dir, "missing.yaml")], /kubelet config .*missing\.yaml: cannot read it \(ENOENT\)/],
-    ["an unknown format", ["--format", "toml"], /--format must be yaml or json, found "toml"/],
+    ["an unknown format", ["--format", "toml"], /-o must be yaml or json, found "toml"/],
+    ["an unknown format", ["-o", "table"], /-o must be yaml or json, found "table"/],
   ];
   for (const [what, args, message] of table) {
     const run = await runBundle(["kubelet-config", "--config", config, ...args]);

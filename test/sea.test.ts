@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { builtinProviders } from "../providers/registry.js";
+import { daemonSetImageRoundTrip } from "./helpers/daemonset-image.js";
 import { BUNDLE, FIXTURES, REPO_ROOT } from "./helpers/paths.js";
 import { baseEnv, runBundle } from "./helpers/run-bundle.js";
 import { runProgram, type ProgramOptions } from "./helpers/run-program.js";
@@ -176,6 +177,13 @@ test("single executable: install copies the running executable itself", async (t
   assert.ok(fs.readFileSync(copy).equals(fs.readFileSync(SEA)), "byte for byte");
   assert.equal(fs.statSync(copy).mode & 0o777, 0o755);
   const version = await runProgram(copy, ["version"], { env: baseEnv() });
-  assert.equal(version.stdout, (await runBundle(["version"])).stdout, "the copy runs");
+  assert.equal(version.stdout, (await runSea(["version"])).stdout, "the copy runs");
   assert.ok(fs.existsSync(BUNDLE));
+});
+
+// Here, not in a file of its own: it needs the executable this file's before() builds, and two test
+// files building it at once would race on dist/.
+test("npm run build:image's image goes through a registry and back, and its entrypoint installs credmux into the host root as the DaemonSet runs it", { timeout: 300_000 }, async (t) => {
+  if (!requireSea(t)) return;
+  await daemonSetImageRoundTrip(t);
 });

@@ -12,7 +12,7 @@ import { loadRunConfig } from "./setup.js";
 
 /** `credmux kubelet-config`: see its help. */
 export const kubeletConfigCommand: Command = {
-  help: `Usage: credmux kubelet-config [--config FILE] [--format yaml|json] [--merge FILE]
+  help: `Usage: credmux kubelet-config [--config FILE] [-o yaml|json] [--merge FILE]
 
 Prints the kubelet's CredentialProviderConfig (kubelet.config.k8s.io/v1) for the credmux config:
 an entry "credmux" whose matchImages are every provider's patterns (and every mirror's from),
@@ -23,17 +23,19 @@ tokenAttributes per entry; 'credmux install' links that name to the executable. 
 provider: renaming one, or adding one with the same patterns, leaves the entries right.
 The output passes the kubelet's own validation, or nothing is printed.
 
-  --format yaml|json   the output format (default: yaml, or the format of the --merge file)
+  -o, --output yaml|json  the output format (default: yaml, or the format of the --merge file);
+                          --format is the same
   --merge FILE         print FILE with credmux's entries added or replaced and every other
                        provider kept (comments kept in YAML); FILE itself is not changed
 `,
-  flags: ["format", "merge"],
+  flags: ["format", "output", "merge"],
   async run(context) {
     const { io, args } = context;
     if (args.positionals.length > 0) throw new CredmuxError("usage", `kubelet-config takes no arguments, found "${args.positionals[0]}"`, "see credmux kubelet-config --help");
-    const formatFlag = args.flags.get("format");
+    // -o as every command that prints data has; --format, its older name, stays.
+    const formatFlag = args.flags.get("output") ?? args.flags.get("format");
     if (formatFlag !== undefined && formatFlag !== "yaml" && formatFlag !== "json") {
-      throw new CredmuxError("usage", `--format must be yaml or json, found ${typeof formatFlag === "string" ? `"${formatFlag}"` : "nothing"}`, "see credmux kubelet-config --help");
+      throw new CredmuxError("usage", `-o must be yaml or json, found ${typeof formatFlag === "string" ? `"${formatFlag}"` : "nothing"}`, "see credmux kubelet-config --help");
     }
     const config = await loadRunConfig(context);
     const generated = kubeletConfigFor(config, config.path);

@@ -3,34 +3,29 @@
 // docker-registry on 127.0.0.1) and back out, its layer unpacked, and its entrypoint run in that
 // root file system (chroot, as the container runtime would) with the DaemonSet's own arguments,
 // config and mounts: credmux must then be installed in the host root, and run from there.
-// Needs the single executable (npm run build:sea; under CI this test builds it), root for chroot,
-// and skopeo, docker-registry and htpasswd; elsewhere it is skipped, saying which is missing.
-import { test } from "node:test";
+// Run by test/sea.test.ts after it has built the single executable (two files building it at once
+// would race on dist/); needs root for chroot, and skopeo, docker-registry and htpasswd, else it is
+// skipped, saying which is missing.
+import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { REGISTRY_PACKAGES, REGISTRY_TOOLS, skopeo, startRegistry } from "./helpers/registry.js";
-import { REPO_ROOT } from "./helpers/paths.js";
-import { skipUnlessTools } from "./helpers/required-tools.js";
-import { tempDir } from "./helpers/temp.js";
+import { REGISTRY_PACKAGES, REGISTRY_TOOLS, skopeo, startRegistry } from "./registry.js";
+import { REPO_ROOT } from "./paths.js";
+import { skipUnlessTools } from "./required-tools.js";
+import { tempDir } from "./temp.js";
 
 const YAML = require("yaml") as typeof import("yaml");
-const IN_CI = process.env.CI === "true" || process.env.CI === "1";
 const SEA = path.join(REPO_ROOT, "dist", "credmux-linux-x64");
 const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
 
-/** Why this test cannot run here, or undefined. */
+/** Why the image test cannot run here, or undefined. */
 function unavailable(): string | undefined {
   if (process.platform !== "linux" || process.arch !== "x64") return "the image holds the linux-x64 executable";
   const tools = skipUnlessTools([...REGISTRY_TOOLS, "chroot", "readelf"], `${REGISTRY_PACKAGES} binutils`);
   if (tools) return tools;
   if (process.getuid?.() !== 0) return "running the image's entrypoint needs chroot, which needs root";
-  if (!fs.existsSync(SEA)) {
-    if (!IN_CI) return `${path.relative(REPO_ROOT, SEA)} is not built (npm run build:sea)`;
-    const built = spawnSync(process.execPath, [path.join(REPO_ROOT, "build.mjs"), "--sea-only", "--sea-arch=x64"], { cwd: REPO_ROOT, encoding: "utf8", timeout: 10 * 60_000 });
-    assert.equal(built.status, 0, built.stderr);
-  }
   return undefined;
 }
 
@@ -48,7 +43,8 @@ function daemonSetInstall() {
   return { install, config: configMap.data["config.yaml"] as string };
 }
 
-test("npm run build:image's image goes through a registry and back, and its entrypoint installs credmux into the host root as the DaemonSet runs it", { timeout: 300_000 }, async (t) => {
+/** npm run build:image's image through a registry and back, and its entrypoint run as the DaemonSet runs it (the SEA built). */
+export async function daemonSetImageRoundTrip(t: TestContext): Promise<void> {
   const why = unavailable();
   if (why) {
     t.skip(why);
@@ -115,4 +111,4 @@ test("npm run build:image's image goes through a registry and back, and its entr
   const version = spawnSync(installed, ["version"], { encoding: "utf8", timeout: 60_000 });
   assert.equal(version.status, 0, version.stderr);
   assert.match(version.stdout, new RegExp(`^credmux ${VERSION.replaceAll(".", "\\.")}`));
-});
+}
