@@ -189,3 +189,11 @@ test("npm run build:image's image goes through a registry and back, and its entr
   if (!requireSea(t)) return;
   await daemonSetImageRoundTrip(t);
 });
+
+// Here, after before() built it: a file of its own would run before this one and find nothing to check.
+test("the single executable built here carries no symbol table (stripped)", async (t) => {
+  if (!requireSea(t)) return;
+  const sections = await runProgram("readelf", ["-S", "-W", SEA], { env: { PATH: process.env.PATH } });
+  assert.equal(sections.status, 0, sections.stderr);
+  assert.doesNotMatch(sections.stdout, /\.symtab\b/, "no symbol table");
+});
