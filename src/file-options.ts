@@ -28,9 +28,18 @@ const PROGRAM_OPTIONS: Readonly<Record<string, (value: string) => string>> = {
   command: (value) => value,
 };
 
-/** Whether an option's name says it holds paths (the naming rule every provider follows). */
+/**
+ * Whether an option's name says it holds paths of files the provider reads, by the naming every
+ * provider follows: a path for `file`/`*File` (`clientSecretFile`, `caFile`), a list of paths for
+ * `files`/`*Files` (`dockerConfigFiles`). An operator's module that names its options so is covered too.
+ */
+export function namesReadFiles(key: string): boolean {
+  return /(?:^f|F)iles?$/.test(key);
+}
+
+/** Whether an option's name says it holds paths: files read, the module, or a program run. */
 export function isFileOption(key: string): boolean {
-  return key === "files" || key === "module" || key in PROGRAM_OPTIONS || /[a-z](File|Files)$/.test(key);
+  return namesReadFiles(key) || key === "module" || key in PROGRAM_OPTIONS;
 }
 
 /** Every path-valued option of the providers of a parsed config document. */

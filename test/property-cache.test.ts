@@ -131,10 +131,11 @@ function rotate(dir: string, edit: Extract<Edit, { kind: "rotate" }>, file: { se
   if (edit.by === "rewrite") {
     // A limit of what a file's identity can see: on kernels before 6.13 (coarse timestamps), a
     // same-size rewrite within one clock tick of the file's previous write looks unchanged. An
-    // operator's rotations are not milliseconds apart; these execs may be.
-    const written = fs.statSync(target).mtimeMs;
-    while (Date.now() - written < 20) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    // operator's rotations are not milliseconds apart; these execs may be, so the rewrite's mtime is
+    // set a second past the previous one, as a later rotation's would be, instead of waiting for it.
+    const previous = fs.statSync(target).mtime;
     fs.writeFileSync(target, `${edit.secret}\n`);
+    fs.utimesSync(target, previous, new Date(previous.getTime() + 1000));
   } else {
     fs.writeFileSync(`${target}.next`, `${edit.secret}\n`);
     fs.renameSync(`${target}.next`, target);

@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { ProviderConfig } from "../config.js";
+import { namesReadFiles } from "../file-options.js";
 import { sha256Hex } from "../sha256.js";
 
 /** What of a provider's entry is fixed for one loaded config. */
@@ -17,13 +18,6 @@ interface Settings {
 }
 
 const settingsByProvider = new WeakMap<ProviderConfig, Settings>();
-
-/**
- * Option names whose values are files a provider reads, by the naming every provider follows
- * (`clientSecretFile`, `caFile`, `files`, `dockerConfigFiles`): a path for `*File`, a list of
- * paths for `*Files`. An operator's module that names its options so is covered as well.
- */
-const FILE_OPTION = /(?:^f|F)iles?$/;
 
 /** The digest of the provider's settings and of the current identity of every file its options name. */
 export function providerFingerprint(provider: ProviderConfig, configDir: string): string {
@@ -52,8 +46,8 @@ export function fileOptions(options: unknown): string[] {
   const visit = (value: unknown, depth: number) => {
     if (typeof value !== "object" || value === null || depth > 8) return;
     for (const [name, field] of Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (FILE_OPTION.test(name) && typeof field === "string") found.push(field);
-      else if (FILE_OPTION.test(name) && Array.isArray(field)) found.push(...field.filter((item): item is string => typeof item === "string"));
+      if (namesReadFiles(name) && typeof field === "string") found.push(field);
+      else if (namesReadFiles(name) && Array.isArray(field)) found.push(...field.filter((item): item is string => typeof item === "string"));
       else visit(field, depth + 1);
     }
   };
