@@ -42,7 +42,7 @@ stdout, one line on stderr, exit status 1.
       log.info(summary.message, summary.fields);
     }
     if (resolution.failure && config.onFailure !== "empty") {
-      log.recordFailure(resolution.failure.toLine((text) => context.secrets.mask(text)), { image: resolution.image.name });
+      log.failure(resolution.failure, resolution.failure.toLine((text) => context.secrets.mask(text)), { image: resolution.image.name });
       throw resolution.failure;
     }
     io.writeStdout(encodeResponse(resolution.response));
