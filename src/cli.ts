@@ -114,7 +114,7 @@ function versionLine(): string {
 /** The exit status of a usage error, whichever command it came from. */
 export const EXIT_USAGE = 2;
 
-/** Runs one invocation; returns the exit status. Every error ends as one line on stderr. */
+/** Runs one invocation; returns the exit status. Every error ends as one human line on stderr (the plugin logs it as JSON first). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const secrets = new SecretSet();
   const log = new RunLogger({ level: "warn", file: "", fd: io.logFd }, secrets);
