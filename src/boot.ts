@@ -13,7 +13,7 @@ import { parseArgs, VALUED_FLAGS } from "./args.js";
 import type { BootHost } from "./boot-host.js";
 import { AssetCodeCache, compileCommonJs, DirectoryCodeCache, type CodeCacheStore } from "./code-cache.js";
 import { configPath, isJsonConfig, resolveCacheDir } from "./config-location.js";
-import { readMainSection } from "./bundle-sections.js";
+import { readMainSection } from "./bundle-format.js";
 
 declare const __CREDMUX_BOOT__: "bundle" | "sea";
 /** A hash of the main code and the deferred modules, from build.mjs: names this build's code caches. */
