@@ -46,7 +46,7 @@ function bundleAssets(bundleFile: string): { main: string; assets: Map<string, s
   for (const [name, text] of deferred) {
     const data = deferredSectionData(text);
     if (!data) throw new Error(`sea: the deferred section ${name} of ${bundleFile} has an encoding this build does not read`);
-    assets.set(name, zlib.brotliDecompressSync(data()).toString("utf8"));
+    assets.set(name, zlib.brotliDecompressSync(data).toString("utf8"));
   }
   return { main, assets };
 }

@@ -57,14 +57,10 @@ export function deferredSectionText(compressed: Uint8Array): string {
   return `${BROTLI} ${Buffer.from(compressed.buffer, compressed.byteOffset, compressed.length).toString("base64")}`;
 }
 
-/**
- * The brotli-compressed code a deferred section's text holds, decoded when called (a reader that
- * kept the module's text needs only to know the section is there); undefined for an encoding this
- * build does not read.
- */
-export function deferredSectionData(text: string): (() => Buffer) | undefined {
+/** The brotli-compressed code a deferred section's text holds; undefined for an encoding this build does not read. */
+export function deferredSectionData(text: string): Buffer | undefined {
   const [encoding, data] = text.split(" ");
-  return encoding === BROTLI && data !== undefined ? () => Buffer.from(data, "base64") : undefined;
+  return encoding === BROTLI && data !== undefined ? Buffer.from(data, "base64") : undefined;
 }
 
 /** A whole bundle's text taken apart by its index: the main code, and each deferred section's text by name. */

@@ -93,17 +93,18 @@ function readSeaAsset(name: string): string | undefined {
 /**
  * A deferred section holds its module compressed (src/bundle-format.ts). The text decompressed is
  * handed to the code cache store, which keeps it for the next exec; the text it kept is used
- * instead of decompressing again.
+ * instead of reading the section and decompressing it again: the store keeps it under this
+ * build's id, a hash of every section's text, so it is this section's.
  */
 function readDeferredSource(name: string, store: CodeCacheStore | undefined): string {
+  const kept = store?.readSource(name);
+  if (kept !== undefined) return kept;
   const text = readSections(__filename, [name])?.get(name)?.toString("latin1");
   if (text === undefined) throw new Error(`the bundle ${__filename} has no deferred module ${name}; rebuild it with build.mjs`);
   const data = deferredSectionData(text);
   if (data === undefined) throw new Error(`the bundle ${__filename} holds deferred module ${name} in an encoding this build does not read; rebuild it with build.mjs`);
-  const kept = store?.readSource(name);
-  if (kept !== undefined) return kept;
   const zlib = require("node:zlib") as typeof import("node:zlib");
-  const source = zlib.brotliDecompressSync(data()).toString("utf8");
+  const source = zlib.brotliDecompressSync(data).toString("utf8");
   store?.decompressed(name, source);
   return source;
 }
