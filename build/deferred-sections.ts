@@ -61,7 +61,6 @@ function bundleChunk(project: Project, file: string, coreModules: Set<string>, f
     entryPoints: [file],
     ...DEFERRED_OPTIONS,
     mainFields: ["module", "main"],
-    define: { __CREDMUX_BUNDLE__: "true" },
     plugins: [builtinDefaultsPlugin, deferredImportsPlugin(project.root, found, chunkLoad), coreImportsPlugin(project.root, coreModules)],
   });
 }
