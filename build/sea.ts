@@ -77,7 +77,7 @@ export async function buildSea(project: Project, bundleFile: string, { arches = 
   const outputs: SeaOutput[] = [];
   try {
     fs.writeFileSync(path.join(work, "boot.cjs"), loader);
-    // Section names such as "providers/ecr" are not file names: the files are numbered.
+    // Section names such as "providers/NAME" are not file names: the files are numbered.
     const assetFiles: Record<string, string> = { [MAIN_SECTION]: path.join(work, "main.cjs") };
     fs.writeFileSync(assetFiles[MAIN_SECTION]!, main);
     [...assets].forEach(([name, code], index) => {

@@ -1,7 +1,8 @@
 // The one deferral rule: an import() whose target is a file under providers/ is not bundled into
 // its importer. The file becomes a deferred chunk of its own (build/deferred-sections.ts), and the
-// import() code that loads that chunk on first use (src/deferred.ts), whoever the importer is: the
-// main code (providers/registry.ts's providers) or another chunk (a provider's own heavy dependency).
+// import() becomes code that loads that chunk on first use (src/deferred.ts), whoever the importer
+// is: the main code (the provider registry's entries) or another chunk (a provider's own heavy
+// dependency).
 import type { Plugin } from "esbuild";
 import { DEFERRED_CHUNK_PREFIX } from "../../src/deferred-names.js";
 import { CORE_MODULE_TABLE } from "./core-module-table.js";
@@ -11,7 +12,7 @@ import { pathInside, resolveOwnImport } from "./resolve-own.js";
 export const DEFERRED_DIR = "providers";
 const NAMESPACE = "credmux-deferred-import";
 
-/** A chunk's section name: its file's path from the root without the extension ("providers/ecr"). */
+/** A chunk's section name: its file's path from the root without the extension ("providers/NAME"). */
 export function chunkName(relativePath: string): string {
   return relativePath.replace(/\.[cm]?[jt]s$/, "");
 }
