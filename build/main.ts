@@ -6,9 +6,12 @@
 //                            (build/sea.ts); --sea-arch=x64 builds only the named ones,
 //                            --sea-only builds them from the dist/credmux.cjs already there
 //   --no-minify              readable function names, for `node --cpu-prof`
+//   node build.mjs --image [--arch x64|arm64] [--executable FILE] [--out DIR]
+//                            only the DaemonSet's image, from the single executable already built (build/image.ts)
 import path from "node:path";
 import { buildBundle } from "./bundle.js";
 import { writeDocs } from "./docs.js";
+import { buildImageCommand } from "./image.js";
 import { readProject } from "./project.js";
 import { buildSea } from "./sea.js";
 import { SEA_ARCHES } from "./sea-node.js";
@@ -18,6 +21,10 @@ import { transpileTree } from "./test-tree.js";
 export async function main(argv: readonly string[], root: string): Promise<void> {
   const project = readProject(root);
   const flags = new Set(argv);
+  if (flags.has("--image")) {
+    buildImageCommand(project, argv);
+    return;
+  }
   // --sea-only: the single executables from the dist/credmux.cjs already built (test/sea.test.ts).
   const bundle = flags.has("--sea-only") ? path.join(root, "dist", "credmux.cjs") : await buildBundle(project, { minify: !flags.has("--no-minify") });
   if (flags.has("--tests") || flags.has("--docs")) await transpileTree(project);
