@@ -2,10 +2,9 @@
 // GetAuthorizationToken. The node's credentials come from the AWS SDK's default chain; a role per
 // registry account (`roles`) is assumed with STS AssumeRole for cross-account pulls; in
 // service-account mode the pod's role, named by a service-account annotation, is assumed with
-// AssumeRoleWithWebIdentity and the kubelet's token. The SDK is loaded only when a request reaches
-// this provider (src/deferred.ts): a request for another provider never pays for it.
+// AssumeRoleWithWebIdentity and the kubelet's token. The SDK (ecr-sdk.ts) is imported only when a
+// request reaches this provider: a request for another provider never pays for it.
 import * as z from "../src/schema.js";
-import { loadDeferred, type AwsSdk } from "../src/deferred.js";
 import { parseGoDuration } from "../src/duration.js";
 import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 import { awsClientConfig, ENDPOINT_ENV, recordEndpoint, type ApiLocation, type AwsService, type CallSettings } from "./ecr-endpoints.js";
@@ -54,6 +53,19 @@ const buildOptions = () => {
 };
 const options = z.onFirstParse(buildOptions);
 type Options = z.infer<ReturnType<typeof buildOptions>>;
+
+/** The AWS SDK's clients and commands this provider uses. */
+export type EcrSdk = typeof import("./ecr-sdk.js");
+
+let ecrSdk: Promise<EcrSdk> | undefined;
+
+/** The SDK, imported once per process. */
+function importEcrSdk(): Promise<EcrSdk> {
+  // The SDK prints a support notice for Node 20 on stderr; the kubelet shows stderr as the error.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  ecrSdk ??= import("./ecr-sdk.js");
+  return ecrSdk;
+}
 
 /** AWS credentials as the SDK takes and STS gives them. */
 interface AwsCredentials {
@@ -117,7 +129,7 @@ function formatMs(ms: number): string {
 
 /** The AWS side of the provider: one client per service, location and identity, made on first use. */
 class EcrApi {
-  readonly #sdk: AwsSdk;
+  readonly #sdk: EcrSdk;
   readonly #opts: Options;
   readonly #settings: CallSettings;
   readonly #env: ProviderEnv;
@@ -125,7 +137,7 @@ class EcrApi {
   /** Role credentials by role and base identity, for the life of the process (the check command asks many images). */
   readonly #roles = new Map<string, Promise<AwsCredentials>>();
 
-  constructor(sdk: AwsSdk, opts: Options, settings: CallSettings, env: ProviderEnv) {
+  constructor(sdk: EcrSdk, opts: Options, settings: CallSettings, env: ProviderEnv) {
     this.#sdk = sdk;
     this.#opts = opts;
     this.#settings = settings;
@@ -292,14 +304,14 @@ function callSettings(opts: Options): CallSettings {
   };
 }
 
-/** Makes the provider function; the AWS SDK comes from loadSdk on the first request (the deferred bundle module; tests may hand in their own). */
-export function createEcrProvider(opts: Options, env: ProviderEnv, loadSdk: () => AwsSdk = () => loadDeferred<AwsSdk>("aws-sdk")) {
+/** Makes the provider function; the AWS SDK comes from loadSdk on the first request (ecr-sdk.ts; tests may hand in their own). */
+export function createEcrProvider(opts: Options, env: ProviderEnv, loadSdk: () => EcrSdk | Promise<EcrSdk> = importEcrSdk) {
   const settings = callSettings(opts);
   const roleAnnotations = opts.roleAnnotations ?? DEFAULT_ROLE_ANNOTATIONS;
   const noticed = new Set<string>();
-  let api: EcrApi | undefined;
+  let api: Promise<EcrApi> | undefined;
 
-  const podIdentity = async (request: CredentialRequest, location: ApiLocation, region: string, signal: AbortSignal): Promise<Identity> => {
+  const podIdentity = async (ecr: EcrApi, request: CredentialRequest, location: ApiLocation, region: string, signal: AbortSignal): Promise<Identity> => {
     const token = request.serviceAccountToken;
     if (!token) return NODE_IDENTITY;
     const annotations = request.serviceAccountAnnotations ?? {};
@@ -315,7 +327,7 @@ export function createEcrProvider(opts: Options, env: ProviderEnv, loadSdk: () =
     }
     const roleArn = annotations[key]!;
     if (!ROLE_ARN.test(roleArn)) throw new ProviderError(`${TYPE}: the service account's annotation "${key}" is not an IAM role ARN: ${JSON.stringify(roleArn)}`);
-    const credentials = await api!.assumeRoleWithWebIdentity(roleArn, token, location, region, signal);
+    const credentials = await ecr.assumeRoleWithWebIdentity(roleArn, token, location, region, signal);
     return { credentials, describe: `role ${roleArn} (from the service account's ${key})` };
   };
 
@@ -323,27 +335,25 @@ export function createEcrProvider(opts: Options, env: ProviderEnv, loadSdk: () =
     const host = registryHostOfImage(request.image);
     if (!host) throw new ProviderError(`${TYPE}: cannot read a registry host from the image ${JSON.stringify(request.image)}`);
     const registry = ecrRegistryFromHost(host);
-    if (!api) {
-      // The SDK prints a support notice for Node 20 on stderr; the kubelet shows stderr as the error.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-      api = new EcrApi(loadSdk(), opts, settings, env);
-    }
+    // One for concurrent first requests too (the check command asks many images at once).
+    api ??= Promise.resolve(loadSdk()).then((sdk) => new EcrApi(sdk, opts, settings, env));
+    const ecr = await api;
     const location: ApiLocation = registry
       ? { region: registry.region, fips: registry.fips, dualStack: registry.dualStack }
       : { ...(opts.region ? { region: opts.region } : {}), fips: false, dualStack: false };
-    const region = await api.region(location, host);
+    const region = await ecr.region(location, host);
     if (!registry && !noticed.has(host)) {
       noticed.add(host);
       env.log.info(`${host} is not an ECR registry host; asking ECR in ${region} (${opts.region ? "the provider's region option" : "the AWS SDK's default region"})`, { registry: host, region });
     }
-    let identity = await podIdentity(request, location, region, signal);
+    let identity = await podIdentity(ecr, request, location, region, signal);
     const roleArn = registry?.account ? opts.roles?.[registry.account] : undefined;
     if (roleArn) {
-      const credentials = await api.assumeRole(roleArn, identity, location, region, signal);
+      const credentials = await ecr.assumeRole(roleArn, identity, location, region, signal);
       identity = { credentials, describe: `role ${roleArn}` };
     }
     const subject = registry?.account ? ` for ${registry.account} in ${region}` : ` in ${region}`;
-    const { call, data } = await api.authorizationToken(registry, location, identity, subject, signal);
+    const { call, data } = await ecr.authorizationToken(registry, location, identity, subject, signal);
     const what = `${TYPE}: ${call.operation}${call.subject}`;
     if (!data) throw new ProviderError(`${what} answered without authorization data`, `check the IAM permissions of ${identity.describe}`);
     if (!data.authorizationToken) throw new ProviderError(`${what} answered without an authorization token`);

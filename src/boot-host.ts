@@ -6,7 +6,7 @@ import type { CodeCacheStore } from "./code-cache.js";
 
 export interface BootHost {
   codeCache: CodeCacheStore | undefined;
-  /** A hash of the build's code (build.mjs): names what only this build may trust (code caches, config notes). */
+  /** A hash of the build's code (build/build-id.ts): names what only this build may trust (code caches, config notes). */
   buildId: string;
   /** import() as a module Node compiled makes it: for file: URLs and built-ins. */
   importModule(specifier: string): Promise<unknown>;

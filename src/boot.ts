@@ -6,17 +6,17 @@
 //     for a module, or one V8 refused, writes it as it exits. Only a JSON config is read for
 //     cache.dir here; a YAML one would need the yaml parser, which costs more than the cache
 //     saves, and such runs compile from source.
-//   single executable: the code caches were made by the same Node at build time (build.mjs).
+//   single executable: the code caches were made by the same Node at build time (build/sea-training.ts).
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs, VALUED_FLAGS } from "./args.js";
 import type { BootHost } from "./boot-host.js";
 import { AssetCodeCache, compileCommonJs, DirectoryCodeCache, type CodeCacheStore } from "./code-cache.js";
 import { configPath, isJsonConfig, resolveCacheDir } from "./config-location.js";
-import { readMainSection } from "./bundle-sections.js";
+import { readMainSection } from "./bundle-format.js";
 
 declare const __CREDMUX_BOOT__: "bundle" | "sea";
-/** A hash of the main code and the deferred modules, from build.mjs: names this build's code caches. */
+/** A hash of the main code and the deferred modules (build/build-id.ts): names this build's code caches. */
 declare const __CREDMUX_BUILD_ID__: string;
 
 /** The config's largest size (config.ts refuses bigger ones with an error; here they only mean no cache). */

@@ -5,7 +5,7 @@
 //     trusted under exactly the rule the credential entries are (cache/disk.ts): a regular file of
 //     ours that nobody else can read or write, in a 0700 directory of ours, never through a
 //     symlink. Anything else is not read, and the module is compiled from source.
-//   assets (the single executable): made by the same Node at build time (build.mjs).
+//   assets (the single executable): made by the same Node at build time (build/sea-training.ts).
 // Nothing here ever fails a run: a code cache only saves time.
 import fs from "node:fs";
 import path from "node:path";
@@ -61,7 +61,7 @@ const MAGIC = 0x32786d63;
 
 /**
  * Code caches in a directory, one file per module. The file name holds the build id (a hash of the
- * main code and every deferred module, from build.mjs), the Node version and the CPU: V8 refuses a
+ * main code and every deferred module, build/build-id.ts), the Node version and the CPU: V8 refuses a
  * cache made by another V8 or with other flags by itself, but of the source it compares only the length.
  * A compressed deferred module's text is kept beside its code cache, in the same format: reading
  * the AWS SDK's 350 KB costs 0.2 ms where loading node:zlib and decompressing it cost 4.
@@ -173,7 +173,7 @@ export function codeCacheData(file: Uint8Array, verify: boolean): Uint8Array | u
 }
 
 /**
- * Code caches made at build time (build.mjs copies the files the training runs wrote), as assets of
+ * Code caches made at build time (the files build/sea-training.ts's runs wrote), as assets of
  * the single executable ("code-cache:NAME"). Their copies are not compared: they are part of the
  * executable, as its code is.
  */

@@ -1,5 +1,5 @@
 // The zod/mini functions credmux's schemas are written with: the config's and every built-in
-// provider's options. One module, which the core offers to provider chunks (src/core-modules.ts),
+// provider's options. One module, which the core offers to provider chunks (src/deferred.ts),
 // so that the bundle holds one copy of them: bundled into each chunk, they were some 12 KB of every
 // provider's 20, which every exec's read and parse of the bundle paid for.
 // zod itself (src/zod-functions.ts) is initialised when the first schema is built, not as the

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { matchImage } from "../src/match.js";
-import type { AwsSdk } from "../src/deferred.js";
+import type { EcrSdk } from "../providers/ecr.js";
 import { awsClientConfig, configuredEndpoint, endpointConfig, type AwsService, type CallSettings } from "../providers/ecr-endpoints.js";
 import { ECR_DEFAULT_MATCH_IMAGES, ecrRegistryFromHost, registryHostOfImage } from "../providers/ecr-hosts.js";
 import { FIXTURES } from "./helpers/paths.js";
@@ -92,7 +92,7 @@ test("a configured endpoint: the option, then AWS_ENDPOINT_URL_<SERVICE>, then A
 });
 
 /** The hostname the SDK sends a request to, with the config the provider builds; the request never leaves the process. */
-async function resolvedHostname(sdk: AwsSdk, service: AwsService, host: string): Promise<string> {
+async function resolvedHostname(sdk: EcrSdk, service: AwsService, host: string): Promise<string> {
   const registry = ecrRegistryFromHost(host);
   assert.ok(registry, host);
   const location = { region: registry.region, fips: registry.fips, dualStack: registry.dualStack };
@@ -119,7 +119,7 @@ test("each host's API call goes to its own endpoint: FIPS, dual-stack, China, Go
     if (/^AWS_(ENDPOINT_URL|USE_FIPS_ENDPOINT|USE_DUALSTACK_ENDPOINT)/.test(name)) t.skip(`${name} is set in the test environment`);
   }
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-  const sdk: AwsSdk = { ECR: require("@aws-sdk/client-ecr"), ECRPublic: require("@aws-sdk/client-ecr-public"), STS: require("@aws-sdk/client-sts") };
+  const sdk: EcrSdk = { ECR: require("@aws-sdk/client-ecr"), ECRPublic: require("@aws-sdk/client-ecr-public"), STS: require("@aws-sdk/client-sts") };
   assert.ok(endpoints.length >= 16);
   for (const { host, api, sts } of endpoints) {
     const registry = ecrRegistryFromHost(host)!;

@@ -9,7 +9,7 @@ import net from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { loadConfig } from "../src/config.js";
-import type { AwsSdk } from "../src/deferred.js";
+import type { EcrSdk } from "../providers/ecr.js";
 import { Dispatcher } from "../src/dispatch.js";
 import { SecretSet } from "../src/secrets.js";
 import { createEcrProvider } from "../providers/ecr.js";
@@ -142,16 +142,16 @@ test("a request for another provider does not load the AWS SDK (the bundle, with
   const other = answer(await exec(s, "registry.example.test/team/app", { env }));
   assert.deepEqual(Object.keys(other.auth), ["registry.example.test"]);
   const afterOther = fs.existsSync(loads) ? fs.readFileSync(loads, "utf8") : "";
-  assert.ok(!afterOther.includes("aws-sdk"), afterOther);
+  assert.ok(!afterOther.includes("providers/ecr-sdk"), afterOther);
   // The same preload sees the SDK load when an ECR image is asked for, so the check above can fail.
   answer(await exec(s, `${PRIVATE}/app`, { env }));
-  assert.deepEqual(fs.readFileSync(loads, "utf8").slice(afterOther.length).split("\n").filter((line) => line === "aws-sdk"), ["aws-sdk"]);
+  assert.deepEqual(fs.readFileSync(loads, "utf8").slice(afterOther.length).split("\n").filter((line) => line === "providers/ecr-sdk"), ["providers/ecr-sdk"]);
   assert.equal(s.server.calls(), 1);
 });
 
 test("a FIPS host with no endpoint configured calls the FIPS endpoint name, and the answer is the provider's", async () => {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-  const real: AwsSdk = { ECR: require("@aws-sdk/client-ecr"), ECRPublic: require("@aws-sdk/client-ecr-public"), STS: require("@aws-sdk/client-sts") };
+  const real: EcrSdk = { ECR: require("@aws-sdk/client-ecr"), ECRPublic: require("@aws-sdk/client-ecr-public"), STS: require("@aws-sdk/client-sts") };
   const hostnames: string[] = [];
   const expiresAt = Math.floor(Date.now() / 1000) + 3600;
   // The real client and the config the provider builds; only the wire is replaced, by an answer in ECR's format.
@@ -167,7 +167,7 @@ test("a FIPS host with no endpoint configured calls the FIPS endpoint name, and 
       super({ ...config, requestHandler: wire, credentials: { accessKeyId: NODE_KEY.accessKeyId, secretAccessKey: NODE_KEY.secretAccessKey } });
     }
   }
-  const sdk = { ...real, ECR: { ...real.ECR, ECRClient: WireECRClient } } as AwsSdk;
+  const sdk = { ...real, ECR: { ...real.ECR, ECRClient: WireECRClient } } as EcrSdk;
   const secrets = new SecretSet();
   const provider = createEcrProvider({}, { name: "ecr", log: new CaptureLog(), secrets, now: Date.now, env: {}, cwd: "/", configDir: "/", matchImages: ["*.dkr.ecr-fips.*.amazonaws.com"] }, () => sdk);
   const host = "111122223333.dkr.ecr-fips.us-west-2.amazonaws.com";
@@ -474,9 +474,9 @@ test("an exec the disk cache answers, on a config noted as valid, loads neither 
   };
   // The first exec validates the config (loading the provider) and notes it; the second is a miss.
   const first = await loadsOf(`${PRIVATE}/team/app`);
-  assert.deepEqual(first.loaded, ["aws-sdk", "provider:ecr"]);
+  assert.deepEqual(first.loaded, ["providers/ecr", "providers/ecr-sdk"]);
   const miss = await loadsOf(`${CROSS_ACCOUNT.replace("444455556666", "111122223333")}/team/app`);
-  assert.deepEqual(miss.loaded, ["aws-sdk", "provider:ecr"]);
+  assert.deepEqual(miss.loaded, ["providers/ecr", "providers/ecr-sdk"]);
   const hit = await loadsOf(`${PRIVATE}/other/app`);
   assert.deepEqual(hit.loaded, []);
   assert.deepEqual(hit.run.auth, first.run.auth);

@@ -7,8 +7,8 @@ import { before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { SEA_NODE_VERSION, seaCacheDir, seaNodeBinary, type SeaArch } from "../build/sea-node.js";
 import { builtinProviders } from "../providers/registry.js";
 import { daemonSetImageRoundTrip } from "./helpers/daemonset-image.js";
 import { BUNDLE, FIXTURES, REPO_ROOT } from "./helpers/paths.js";
@@ -31,13 +31,10 @@ function missingPrerequisite(): string | undefined {
   } catch {
     return "postject is not installed (npm ci installs it)";
   }
-  const version = /const SEA_NODE_VERSION = "([^"]+)"/.exec(fs.readFileSync(path.join(REPO_ROOT, "build.mjs"), "utf8"))?.[1];
-  if (!version) return "build.mjs names no SEA_NODE_VERSION";
-  // build.mjs seaCacheDir(): the same directory, outside the clone.
-  const cacheDir = process.env.CREDMUX_SEA_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "credmux-sea");
-  if (fs.existsSync(path.join(cacheDir, `node-linux-${process.arch}-${version}`, "node_modules", `node-linux-${process.arch}`, "bin", "node"))) return undefined;
-  const view = spawnSync("npm", ["view", `node-linux-${process.arch}@${version}`, "version"], { encoding: "utf8", timeout: 60_000 });
-  if (view.status !== 0 || view.stdout.trim() !== version) return `node-linux-${process.arch}@${version} is not reachable on the npm registry (${(view.stderr || view.error?.message || "").trim().split("\n").at(-1)})`;
+  const arch = process.arch as SeaArch;
+  if (fs.existsSync(seaNodeBinary(arch, seaCacheDir()))) return undefined;
+  const view = spawnSync("npm", ["view", `node-linux-${arch}@${SEA_NODE_VERSION}`, "version"], { encoding: "utf8", timeout: 60_000 });
+  if (view.status !== 0 || view.stdout.trim() !== SEA_NODE_VERSION) return `node-linux-${arch}@${SEA_NODE_VERSION} is not reachable on the npm registry (${(view.stderr || view.error?.message || "").trim().split("\n").at(-1)})`;
   return undefined;
 }
 

@@ -40,14 +40,14 @@ function jsonSchemaOf(schema: unknown): JsonSchema {
 
 /**
  * A built-in type's options schema, built as its module builds it on first parse: buildOptions,
- * module-local in the source, is exported in the transpiled tree only (build.mjs, transpileTree),
+ * module-local in the source, is exported in the transpiled tree only (build/test-tree.ts),
  * so that no provider chunk of the bundle carries one more export.
  */
 async function providerOptionsSchema(type: string): Promise<JsonSchema> {
   // import() of a transpiled CommonJS module: its exports may sit under default.
   const loaded = (await builtinProviders[type]!.load()) as unknown as { buildOptions?: () => unknown; default?: { buildOptions?: () => unknown } };
   const module = typeof loaded.buildOptions === "function" ? loaded : loaded.default ?? {};
-  if (typeof module.buildOptions !== "function") throw new Error(`providers/${type}.ts has no top-level "const buildOptions = ", which build.mjs exports in .build/ for the config reference`);
+  if (typeof module.buildOptions !== "function") throw new Error(`providers/${type}.ts has no top-level "const buildOptions = ", which the build exports in .build/ for the config reference (build/test-tree.ts)`);
   return jsonSchemaOf(module.buildOptions());
 }
 

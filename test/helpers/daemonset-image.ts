@@ -1,4 +1,4 @@
-// The DaemonSet's image (build-image.mjs, npm run build:image), end to end: built from the single
+// The DaemonSet's image (build/image.ts, npm run build:image), end to end: built from the single
 // executable without a container daemon, copied by skopeo into a real registry (Debian's
 // docker-registry on 127.0.0.1) and back out, its layer unpacked, and its entrypoint run in that
 // root file system (chroot, as the container runtime would) with the DaemonSet's own arguments,
@@ -52,7 +52,7 @@ export async function daemonSetImageRoundTrip(t: TestContext): Promise<void> {
   }
   const dir = tempDir("credmux-image-");
   const layout = path.join(dir, "image");
-  const built = spawnSync(process.execPath, [path.join(REPO_ROOT, "build-image.mjs"), "--executable", SEA, "--out", layout], { encoding: "utf8", timeout: 180_000 });
+  const built = spawnSync(process.execPath, [path.join(REPO_ROOT, "build.mjs"), "--image", "--executable", SEA, "--out", layout], { encoding: "utf8", timeout: 180_000 });
   assert.equal(built.status, 0, built.stderr);
   assert.match(built.stderr, new RegExp(`credmux:${VERSION.replaceAll(".", "\\.")}`));
 

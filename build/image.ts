@@ -1,5 +1,5 @@
 // The DaemonSet's image (config/daemonset.yaml), built without a container daemon:
-//   node build-image.mjs [--arch x64|arm64] [--executable FILE] [--out DIR]
+//   node build.mjs --image [--arch x64|arm64] [--executable FILE] [--out DIR]
 // writes DIR (default dist/image) as an OCI image layout, tagged VERSION, and DIR.tar, the same
 // image as a docker-archive (`docker load`, `skopeo copy docker-archive:`). One layer, FROM scratch:
 // the single executable as /credmux (npm run build:sea), and the C libraries it links (glibc,
@@ -13,27 +13,33 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-
-const root = path.dirname(new URL(import.meta.url).pathname);
-const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+import type { Project } from "./project.js";
+import { isSeaArch, SEA_ARCHES, type SeaArch } from "./sea-node.js";
 
 export const IMAGE_ENTRYPOINT = ["/credmux", "install", "--root", "/host"];
-const OCI_ARCH = { x64: "amd64", arm64: "arm64" };
+const OCI_ARCH: Record<SeaArch, string> = { x64: "amd64", arm64: "arm64" };
 /** Where each arch's C libraries are on a Debian machine: its own, or the cross packages' (libc6-arm64-cross, libstdc++6-arm64-cross). */
-const LIBRARY_DIRS = {
+const LIBRARY_DIRS: Record<SeaArch, { loader: string; dirs: string[]; imageDir: string }> = {
   x64: { loader: "/lib64/ld-linux-x86-64.so.2", dirs: ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"], imageDir: "/lib/x86_64-linux-gnu" },
   arm64: { loader: "/lib/ld-linux-aarch64.so.1", dirs: ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/aarch64-linux-gnu/lib"], imageDir: "/lib/aarch64-linux-gnu" },
 };
 
-const sha256 = (data) => createHash("sha256").update(data).digest("hex");
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+
+/** A file (or, without data, a directory) of a tar archive: its path without the leading "/". */
+export interface TarEntry {
+  path: string;
+  data?: Buffer;
+  mode?: number;
+}
 
 /** The shared libraries an ELF executable needs (its DT_NEEDED entries, and theirs), from readelf. */
-function neededLibraries(file, dirs, seen = new Set()) {
+function neededLibraries(file: string, dirs: readonly string[], seen = new Set<string>()): Array<{ name: string; file: string }> {
   const result = spawnSync("readelf", ["-d", file], { encoding: "utf8" });
   if (result.status !== 0) throw new Error(`image: readelf -d ${file} failed (apt-get install binutils): ${result.stderr || result.error?.message}`);
-  const found = [];
+  const found: Array<{ name: string; file: string }> = [];
   for (const [, name] of result.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)) {
-    if (seen.has(name)) continue;
+    if (name === undefined || seen.has(name)) continue;
     seen.add(name);
     const at = dirs.map((dir) => path.join(dir, name)).find((candidate) => fs.existsSync(candidate));
     if (!at) throw new Error(`image: ${file} needs ${name}, which is in none of ${dirs.join(", ")}`);
@@ -43,10 +49,10 @@ function neededLibraries(file, dirs, seen = new Set()) {
 }
 
 /** One ustar header block (POSIX 1003.1-1988) for a regular file or a directory, owned by root, at time 0. */
-function tarHeader(name, { size = 0, mode, directory = false }) {
+function tarHeader(name: string, { size = 0, mode, directory = false }: { size?: number; mode: number; directory?: boolean }): Buffer {
   const header = Buffer.alloc(512);
-  const put = (text, offset, length) => header.write(text, offset, length, "utf8");
-  const octal = (value, offset, length) => put(`${value.toString(8).padStart(length - 1, "0")}\0`, offset, length);
+  const put = (text: string, offset: number, length: number) => header.write(text, offset, length, "utf8");
+  const octal = (value: number, offset: number, length: number) => put(`${value.toString(8).padStart(length - 1, "0")}\0`, offset, length);
   let prefix = "";
   let base = name;
   if (Buffer.byteLength(name) > 100) {
@@ -74,23 +80,23 @@ function tarHeader(name, { size = 0, mode, directory = false }) {
 }
 
 /** A tar archive of entries (path in the image without the leading "/", and its bytes or a directory), sorted by path. */
-export function tarArchive(entries) {
-  const parts = [];
+export function tarArchive(entries: readonly TarEntry[]): Buffer {
+  const parts: Buffer[] = [];
   for (const entry of [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
     if (entry.data === undefined) {
       parts.push(tarHeader(`${entry.path}/`, { mode: entry.mode ?? 0o755, directory: true }));
       continue;
     }
-    parts.push(tarHeader(entry.path, { size: entry.data.length, mode: entry.mode }), entry.data, Buffer.alloc((512 - (entry.data.length % 512)) % 512));
+    parts.push(tarHeader(entry.path, { size: entry.data.length, mode: entry.mode ?? 0o644 }), entry.data, Buffer.alloc((512 - (entry.data.length % 512)) % 512));
   }
   parts.push(Buffer.alloc(1024));
   return Buffer.concat(parts);
 }
 
 /** The image's root file system: /credmux, the libraries it links, the loader, and the directories above them. */
-function rootfsEntries(executable, arch) {
+function rootfsEntries(executable: string, arch: SeaArch): TarEntry[] {
   const { loader, dirs, imageDir } = LIBRARY_DIRS[arch];
-  const entries = [{ path: "credmux", data: fs.readFileSync(executable), mode: 0o755 }];
+  const entries: TarEntry[] = [{ path: "credmux", data: fs.readFileSync(executable), mode: 0o755 }];
   for (const library of neededLibraries(executable, dirs)) {
     entries.push({ path: path.posix.join(imageDir, library.name).slice(1), data: fs.readFileSync(library.file), mode: 0o755 });
   }
@@ -110,8 +116,8 @@ function rootfsEntries(executable, arch) {
  * Writes the image for `executable` (a linux-ARCH single executable): an OCI image layout at `out`
  * tagged `tag`, and `out`.tar as a docker-archive named `credmux:TAG`. Returns the digests.
  */
-export function buildImage({ executable, arch = "x64", out = path.join(root, "dist", "image"), tag = pkg.version }) {
-  if (!OCI_ARCH[arch]) throw new Error(`image: no image for ${arch}; expected one of ${Object.keys(OCI_ARCH).join(", ")}`);
+export function buildImage(project: Project, { executable, arch = "x64", out = path.join(project.root, "dist", "image"), tag = project.version }: { executable: string; arch?: string; out?: string; tag?: string }) {
+  if (!isSeaArch(arch)) throw new Error(`image: no image for ${arch}; expected one of ${SEA_ARCHES.join(", ")}`);
   if (!fs.existsSync(executable)) throw new Error(`image: ${executable} does not exist: run npm run build:sea first`);
   const layerTar = tarArchive(rootfsEntries(executable, arch));
   // No name or time in the gzip header (node writes none): the same bytes on every build.
@@ -125,18 +131,18 @@ export function buildImage({ executable, arch = "x64", out = path.join(root, "di
       WorkingDir: "/",
       Labels: {
         "org.opencontainers.image.title": "credmux",
-        "org.opencontainers.image.description": pkg.description,
-        "org.opencontainers.image.version": pkg.version,
-        "org.opencontainers.image.licenses": pkg.license,
+        "org.opencontainers.image.description": project.description,
+        "org.opencontainers.image.version": project.version,
+        "org.opencontainers.image.licenses": project.license,
       },
     },
     rootfs: { type: "layers", diff_ids: [`sha256:${sha256(layerTar)}`] },
-    history: [{ created_by: "node build-image.mjs: the single executable and the C libraries it links" }],
+    history: [{ created_by: "node build.mjs --image: the single executable and the C libraries it links" }],
   }));
   fs.rmSync(out, { recursive: true, force: true });
   const blobs = path.join(out, "blobs", "sha256");
   fs.mkdirSync(blobs, { recursive: true });
-  const blob = (data, mediaType) => {
+  const blob = (data: Buffer, mediaType: string) => {
     const hex = sha256(data);
     fs.writeFileSync(path.join(blobs, hex), data);
     return { mediaType, digest: `sha256:${hex}`, size: data.length };
@@ -168,14 +174,14 @@ export function buildImage({ executable, arch = "x64", out = path.join(root, "di
   return { out, archive: `${out}.tar`, manifest: manifest.digest, layer: layerBlob.digest, size: layer.length };
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.join(root, "build-image.mjs")) {
-  const argv = process.argv.slice(2);
-  const flag = (name) => {
+/** `node build.mjs --image` with its flags `argv`: the image of the linux-ARCH single executable, written under dist/. */
+export function buildImageCommand(project: Project, argv: readonly string[]): void {
+  const flag = (name: string) => {
     const index = argv.indexOf(name);
     return index >= 0 ? argv[index + 1] : undefined;
   };
   const arch = flag("--arch") ?? "x64";
-  const built = buildImage({ arch, executable: flag("--executable") ?? path.join(root, "dist", `credmux-linux-${arch}`), out: flag("--out") ?? path.join(root, "dist", arch === "x64" ? "image" : `image-${arch}`) });
-  console.error(`image: ${path.relative(process.cwd(), built.out)} (OCI layout, credmux:${pkg.version}, ${built.manifest}, layer ${(built.size / 2 ** 20).toFixed(1)} MiB) and ${path.relative(process.cwd(), built.archive)} (docker-archive)`);
-  console.error(`push: skopeo copy oci:${path.relative(process.cwd(), built.out)}:${pkg.version} docker://REGISTRY/credmux:${pkg.version}`);
+  const built = buildImage(project, { arch, executable: flag("--executable") ?? path.join(project.root, "dist", `credmux-linux-${arch}`), out: flag("--out") ?? path.join(project.root, "dist", arch === "x64" ? "image" : `image-${arch}`) });
+  console.error(`image: ${path.relative(process.cwd(), built.out)} (OCI layout, credmux:${project.version}, ${built.manifest}, layer ${(built.size / 2 ** 20).toFixed(1)} MiB) and ${path.relative(process.cwd(), built.archive)} (docker-archive)`);
+  console.error(`push: skopeo copy oci:${path.relative(process.cwd(), built.out)}:${project.version} docker://REGISTRY/credmux:${project.version}`);
 }
