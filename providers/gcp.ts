@@ -21,9 +21,7 @@ const USER_AGENT = "credmux gcp image pull";
 /** The username Google documents for an OAuth access token as a registry password. */
 const USERNAME = "oauth2accesstoken";
 
-// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
-// noted as valid (src/config-snapshot.ts) parses none.
-const buildOptions = () => {
+const options = () => {
   const nonEmpty = z.string().check(z.minLength(1));
   const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));
 
@@ -51,8 +49,7 @@ const buildOptions = () => {
     workloadIdentity: z.optional(workloadIdentity),
   });
 };
-const options = z.onFirstParse(buildOptions);
-type Options = z.infer<ReturnType<typeof buildOptions>>;
+type Options = z.infer<ReturnType<typeof options>>;
 type WorkloadIdentity = NonNullable<Options["workloadIdentity"]>;
 
 /** The STS audience a workload-identity config names, or undefined when it names none completely. */
@@ -165,7 +162,7 @@ function prefixed(error: unknown, hint: string): ProviderError {
   return new ProviderError(`${TYPE}: ${(error as Error).message}`, hint, { cause: error });
 }
 
-export default defineProvider<Options>({
+export default defineProvider({
   type: TYPE,
   options,
   defaultMatchImages: GCP_REGISTRY_KEYS,

@@ -17,6 +17,7 @@ import { loadDeferred } from "./deferred.js";
 import { LOG_LEVELS, type LogLevel } from "./log.js";
 import type { ProviderDefinition, SchemaIssue } from "./provider.js";
 import { builtinProvider, loadProviderDefinition } from "./provider-loader.js";
+import { providerOptionsSchema } from "./provider-options.js";
 
 export const CONFIG_API_VERSION = "credmux/v1alpha1";
 const MAX_CONFIG_BYTES = 1 << 20;
@@ -353,11 +354,16 @@ async function validateProvider(entry: ConfigFile["providers"][number], index: n
       modulePath = path.resolve(dir, rest.module as string);
       delete rest.module;
     }
-    if (loaded.options) {
-      const checked = loaded.options.safeParse(rest, { reportInput: true });
+    let schema: ReturnType<typeof providerOptionsSchema>;
+    try {
+      schema = providerOptionsSchema(loaded);
+    } catch (error) {
+      throw configError(shown, `${where.at}: ${modulePath === undefined ? type : `module ${modulePath}`}: ${(error as Error).message}`, "make options a function returning a zod schema, or leave it out");
+    }
+    if (schema) {
+      const checked = schema.safeParse(rest, { reportInput: true });
       if (!checked.success) {
         // An unknown field of the entry may be a misspelt common field as well as an option.
-        const schema = "schema" in loaded.options ? loaded.options.schema : loaded.options;
         const fields = (within: PropertyKey[]) => [...knownFields(schema, within), ...(within.length === 0 ? COMMON_PROVIDER_FIELDS : [])];
         throw configError(shown, describeIssues(checked.error.issues, at, document, fields));
       }

@@ -86,8 +86,10 @@ function checkDefinition(definition: ProviderDefinition<unknown>, what: string, 
   if (typeof definition !== "object" || definition === null || typeof definition.create !== "function" || typeof definition.type !== "string") {
     throw fail(`${what} does not export a provider definition`, "the module must export { type, create(options, env) }, optionally options and defaultMatchImages");
   }
-  if (definition.options !== undefined && typeof definition.options.safeParse !== "function") {
-    throw fail(`${what}: its options schema has no safeParse()`, "export a zod schema, or leave options out");
+  // options() is called when options are first checked (src/provider-options.ts), not here: loading builds no schema.
+  const options = definition.options as unknown;
+  if (options !== undefined && typeof options !== "function" && typeof (options as { safeParse?: unknown } | null)?.safeParse !== "function") {
+    throw fail(`${what}: its options schema has no safeParse()`, "export options as a function returning a zod schema, or leave options out");
   }
   return definition;
 }
