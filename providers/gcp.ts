@@ -9,7 +9,6 @@ import * as z from "../src/schema.js";
 import { httpJson, withRetries, HttpStatusError } from "../src/http-client.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
 import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
-import { GCP_REGISTRY_KEYS } from "./gcp-registries.js";
 
 const TYPE = "gcp";
 /** The metadata server by address, as Google's client libraries do: no DNS lookup that could hang. */
@@ -20,6 +19,8 @@ const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
 const USER_AGENT = "credmux gcp image pull";
 /** The username Google documents for an OAuth access token as a registry password. */
 const USERNAME = "oauth2accesstoken";
+/** The registries Google's tokens are for (upstream's containerRegistryUrls), besides the image's own; the default matchImages. */
+export const GCP_REGISTRY_KEYS: readonly string[] = ["container.cloud.google.com", "gcr.io", "*.gcr.io", "*.pkg.dev"];
 
 const options = () => {
   const nonEmpty = z.string().check(z.minLength(1));

@@ -8,8 +8,6 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { loadConfig, type Config } from "../src/config.js";
-import { loadProviderDefinition } from "../src/provider-loader.js";
-import { builtinProviders } from "../providers/registry.js";
 import { ConfigSnapshots } from "../src/config-snapshot.js";
 import { REPO_ROOT } from "./helpers/paths.js";
 import { runBundle } from "./helpers/run-bundle.js";
@@ -69,15 +67,6 @@ test("a config loaded from its note is the Config validating it gives, for every
     compared++;
   }
   assert.ok(compared >= 8, `configs compared: ${compared}`);
-});
-
-test("the provider registry says of each built-in what its definition says: cacheable, and its default patterns", async () => {
-  for (const [type, builtin] of Object.entries(builtinProviders)) {
-    const definition = await loadProviderDefinition(type, {}, { dir: ".", shown: "test", at: "providers[0]" });
-    assert.equal(definition.type, type);
-    assert.equal(builtin.cacheable, definition.cacheable !== false, `${type}: cacheable`);
-    assert.deepEqual(builtin.defaultMatchImages, definition.defaultMatchImages, `${type}: defaultMatchImages`);
-  }
 });
 
 test("an edited config is validated again: an invalid edit is reported as it would be with no note", async () => {
