@@ -21,7 +21,7 @@ export async function transpileTree(project: Project): Promise<void> {
   fs.rmSync(outRoot, { recursive: true, force: true });
   const files = TREE_DIRS.flatMap((dir) => listTs(path.join(project.root, dir)));
   await Promise.all(files.map(async (file) => {
-    const result = await transform(withOptionsSchemaExported(project, file, fs.readFileSync(file, "utf8")), {
+    const result = await transform(fs.readFileSync(file, "utf8"), {
       loader: "ts",
       format: "cjs",
       target: TARGET,
@@ -34,13 +34,3 @@ export async function transpileTree(project: Project): Promise<void> {
   }));
 }
 
-/**
- * A built-in provider's options schema (its module-local buildOptions) is exported in this tree
- * only, for src/reference/config-reference.ts: exported in the source, it would be one more
- * property on every provider chunk's exports, made by every exec that loads one. It goes when
- * providers declare their options as a function the reference can call.
- */
-function withOptionsSchemaExported(project: Project, file: string, source: string): string {
-  const isProvider = path.dirname(file) === path.join(project.root, "providers");
-  return isProvider && /^const buildOptions = /m.test(source) ? `${source}\nexport { buildOptions };\n` : source;
-}

@@ -28,9 +28,7 @@ export const ACR_TOKEN_USERNAME = "00000000-0000-0000-0000-000000000000";
 const USER_AGENT = "credmux acr";
 const MAX_SECRET_FILE_BYTES = 64 * 1024;
 
-// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
-// noted as valid (src/config-snapshot.ts) parses none.
-const buildOptions = () => {
+const options = () => {
   const nonEmpty = z.string().check(z.minLength(1));
   const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));
 
@@ -69,8 +67,7 @@ const buildOptions = () => {
     message: "credential servicePrincipal needs clientId, tenantId and clientSecretFile",
   }));
 };
-const options = z.onFirstParse(buildOptions);
-type Options = z.infer<ReturnType<typeof buildOptions>>;
+type Options = z.infer<ReturnType<typeof options>>;
 
 /** An Entra access token, and the tenant it is for when known. */
 interface AadToken {
@@ -282,7 +279,7 @@ async function exchange(realm: URL, service: string, aad: AadToken, server: AcrL
   return refresh;
 }
 
-export default defineProvider<Options>({
+export default defineProvider({
   type: TYPE,
   options,
   defaultMatchImages: ACR_DEFAULT_MATCH_IMAGES,

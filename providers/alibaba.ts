@@ -30,9 +30,7 @@ const MAX_FILE_BYTES = 64 * 1024;
 const INSTANCE_PAGE_SIZE = 30;
 const MAX_INSTANCE_PAGES = 10;
 
-// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
-// noted as valid (src/config-snapshot.ts) parses none.
-const buildOptions = () => {
+const options = () => {
   const nonEmpty = z.string().check(z.minLength(1));
   const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));
 
@@ -62,8 +60,7 @@ const buildOptions = () => {
     instances: z.optional(z.record(nonEmpty, z.strictObject({ instanceId: nonEmpty, region: nonEmpty }))),
   });
 };
-const options = z.onFirstParse(buildOptions);
-type Options = z.infer<ReturnType<typeof buildOptions>>;
+type Options = z.infer<ReturnType<typeof options>>;
 
 /** Credentials that sign API calls. */
 export interface AlibabaCredentials {
@@ -377,7 +374,7 @@ async function enterpriseToken(registry: AlibabaRegistry, opts: Options, credent
   return readToken(answer.TempUsername, answer.AuthorizationToken, answer.ExpireTime, what);
 }
 
-export default defineProvider<Options>({
+export default defineProvider({
   type: TYPE,
   options,
   defaultMatchImages: ALIBABA_DEFAULT_MATCH_IMAGES,

@@ -24,9 +24,7 @@ export const HELPER_SERVER_URLS: Readonly<Record<string, string>> = {
   "docker.io": "https://index.docker.io/v1/",
 };
 
-// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
-// noted as valid (src/config-snapshot.ts) parses none.
-const buildOptions = () => {
+const options = () => {
   const envVar = z.strictObject({ name: z.string().check(z.minLength(1)), value: z.string() });
 
   return z.strictObject({
@@ -41,8 +39,7 @@ const buildOptions = () => {
   }).check(optionRule((value) => value.helper === undefined || (value.dockerConfigFiles === undefined && value.rootDir === undefined),
     "helper names the helper itself; dockerConfigFiles and rootDir are for finding it in docker config files instead"));
 };
-const options = z.onFirstParse(buildOptions);
-type Options = z.infer<ReturnType<typeof buildOptions>>;
+type Options = z.infer<ReturnType<typeof options>>;
 
 interface HelperChoice {
   /** What to run: a path, or a docker-credential-NAME found on the PATH. */
@@ -54,7 +51,7 @@ interface HelperChoice {
 /** What docker would run for a helper name: docker-credential-NAME, looked up on the PATH. */
 const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-export default defineProvider<Options>({
+export default defineProvider({
   type: TYPE,
   options,
   // Cached: a helper is a child process of unknown cost (ecr-login calls AWS, gcloud takes a second),

@@ -13,16 +13,13 @@ import type { AuthEntry } from "../src/protocol.js";
 const TYPE = "dockercfg";
 const MAX_FILE_BYTES = 1 << 20;
 
-// Built when first parsed: this provider is part of every exec's code, and an exec whose config was
-// validated before (src/config-snapshot.ts) never parses it.
-const buildOptions = () => z.strictObject({
+const options = () => z.strictObject({
   /** Files merged in order (an earlier file's entry wins); default: the kubelet's search paths. */
   files: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
   /** The kubelet's --root-dir, first in its search path. */
   rootDir: z.optional(z.string().check(z.minLength(1))),
 });
-const options = z.onFirstParse(buildOptions);
-type Options = z.infer<ReturnType<typeof buildOptions>>;
+type Options = z.infer<ReturnType<typeof options>>;
 
 /** A file found and read, with the entries it contributes, in file order. */
 interface DockerConfigFile {
@@ -154,7 +151,7 @@ function isLegacyFile(file: string, document: unknown): boolean {
   return !(isObject(document) && ("auths" in document || "credHelpers" in document || "credsStore" in document));
 }
 
-export default defineProvider<Options>({
+export default defineProvider({
   type: TYPE,
   options,
   // Reading the files is cheaper than the cache, and a rotated file must take effect at once.

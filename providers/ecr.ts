@@ -18,9 +18,7 @@ export const DEFAULT_ROLE_ANNOTATIONS: readonly string[] = ["eks.amazonaws.com/e
 const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
-// Built when first parsed: an exec whose config was validated before (src/config-snapshot.ts) never
-// parses it, and building it cost each ECR cache miss a millisecond.
-const buildOptions = () => {
+const options = () => {
   const duration = (what: string) => z.string().check(z.refine((text) => (parseGoDuration(text) ?? 0) > 0, {
     message: `expected ${what} as a Go duration above 0, such as "5s" or "500ms"`,
   }));
@@ -51,8 +49,7 @@ const buildOptions = () => {
     stsEndpoint: z.optional(endpointUrl),
   });
 };
-const options = z.onFirstParse(buildOptions);
-type Options = z.infer<ReturnType<typeof buildOptions>>;
+type Options = z.infer<ReturnType<typeof options>>;
 
 /** The AWS SDK's clients and commands this provider uses. */
 export type EcrSdk = typeof import("./ecr-sdk.js");
@@ -369,7 +366,7 @@ export function createEcrProvider(opts: Options, env: ProviderEnv, loadSdk: () =
   };
 }
 
-export default defineProvider<Options>({
+export default defineProvider({
   type: TYPE,
   options,
   defaultMatchImages: ECR_DEFAULT_MATCH_IMAGES,

@@ -9,7 +9,6 @@ import * as z from "../src/schema.js";
 import { httpJson, withRetries, HttpStatusError } from "../src/http-client.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
 import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
-import { GCP_REGISTRY_KEYS } from "./gcp-registries.js";
 
 const TYPE = "gcp";
 /** The metadata server by address, as Google's client libraries do: no DNS lookup that could hang. */
@@ -20,10 +19,10 @@ const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
 const USER_AGENT = "credmux gcp image pull";
 /** The username Google documents for an OAuth access token as a registry password. */
 const USERNAME = "oauth2accesstoken";
+/** The registries Google's tokens are for (upstream's containerRegistryUrls), besides the image's own; the default matchImages. */
+export const GCP_REGISTRY_KEYS: readonly string[] = ["container.cloud.google.com", "gcr.io", "*.gcr.io", "*.pkg.dev"];
 
-// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
-// noted as valid (src/config-snapshot.ts) parses none.
-const buildOptions = () => {
+const options = () => {
   const nonEmpty = z.string().check(z.minLength(1));
   const httpUrl = nonEmpty.check(z.refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: "expected an http:// or https:// URL" }));
 
@@ -51,8 +50,7 @@ const buildOptions = () => {
     workloadIdentity: z.optional(workloadIdentity),
   });
 };
-const options = z.onFirstParse(buildOptions);
-type Options = z.infer<ReturnType<typeof buildOptions>>;
+type Options = z.infer<ReturnType<typeof options>>;
 type WorkloadIdentity = NonNullable<Options["workloadIdentity"]>;
 
 /** The STS audience a workload-identity config names, or undefined when it names none completely. */
@@ -165,7 +163,7 @@ function prefixed(error: unknown, hint: string): ProviderError {
   return new ProviderError(`${TYPE}: ${(error as Error).message}`, hint, { cause: error });
 }
 
-export default defineProvider<Options>({
+export default defineProvider({
   type: TYPE,
   options,
   defaultMatchImages: GCP_REGISTRY_KEYS,

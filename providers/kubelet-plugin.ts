@@ -15,28 +15,6 @@ const V1: ApiVersion = `${API_GROUP}/v1`;
 const CACHE_KEY_TYPES: readonly CacheKeyType[] = ["Image", "Registry", "Global"];
 const RESPONSE_FIELDS = new Set(["kind", "apiVersion", "cacheKeyType", "cacheDuration", "auth"]);
 
-// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
-// noted as valid (src/config-snapshot.ts) parses none.
-const buildOptions = () => {
-  const envVar = z.strictObject({ name: z.string().check(z.minLength(1)), value: z.string() });
-
-  return z.strictObject({
-    /** The plugin: a path (relative to the config file) or a name found on the PATH. */
-    command: z.string().check(z.minLength(1)),
-    args: z.optional(z.array(z.string())),
-    /** Added to the plugin's environment after credmux's own, as the kubelet's config does. */
-    env: z.optional(z.array(envVar)),
-    /** The apiVersion the plugin speaks, as in the kubelet's CredentialProviderConfig; default v1. */
-    apiVersion: z.optional(z.enum(API_VERSIONS)),
-    /** The lifetime of an answer without cacheDuration, as the kubelet's defaultCacheDuration. */
-    defaultCacheDuration: z.optional(z.string().check(z.refine((text) => (parseGoDuration(text) ?? -1) >= 0, {
-      message: 'expected a Go duration such as "0s", "5m" or "12h"',
-    }))),
-  });
-};
-const options = z.onFirstParse(buildOptions);
-type Options = z.infer<ReturnType<typeof buildOptions>>;
-
 /** The request as the kubelet writes it (protocol 1.2): Go's field order and escaping, service-account fields in v1 only. */
 export function encodePluginRequest(request: CredentialRequest, apiVersion: ApiVersion): string {
   const body: Record<string, unknown> = { kind: "CredentialProviderRequest", apiVersion, image: request.image };
@@ -95,9 +73,25 @@ function decodeAuthEntry(key: string, entry: unknown, fail: (reason: string) => 
   return { username: (fields.username as string | undefined) ?? "", password: (fields.password as string | undefined) ?? "" };
 }
 
-export default defineProvider<Options>({
+export default defineProvider({
   type: TYPE,
-  options,
+  options: () => {
+    const envVar = z.strictObject({ name: z.string().check(z.minLength(1)), value: z.string() });
+
+    return z.strictObject({
+      /** The plugin: a path (relative to the config file) or a name found on the PATH. */
+      command: z.string().check(z.minLength(1)),
+      args: z.optional(z.array(z.string())),
+      /** Added to the plugin's environment after credmux's own, as the kubelet's config does. */
+      env: z.optional(z.array(envVar)),
+      /** The apiVersion the plugin speaks, as in the kubelet's CredentialProviderConfig; default v1. */
+      apiVersion: z.optional(z.enum(API_VERSIONS)),
+      /** The lifetime of an answer without cacheDuration, as the kubelet's defaultCacheDuration. */
+      defaultCacheDuration: z.optional(z.string().check(z.refine((text) => (parseGoDuration(text) ?? -1) >= 0, {
+        message: 'expected a Go duration such as "0s", "5m" or "12h"',
+      }))),
+    });
+  },
   // Cached: a vendor plugin may call its cloud on every exec, and it says itself how long its
   // answer lives (cacheDuration, "0s" for never), which the cache and the kubelet both respect.
   cacheable: true,

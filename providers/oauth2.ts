@@ -29,9 +29,7 @@ const ERROR_HINTS: Readonly<Record<string, string>> = {
   invalid_request: "check the provider's options against what the endpoint expects",
 };
 
-// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
-// noted as valid (src/config-snapshot.ts) parses none.
-const buildOptions = () => {
+const options = () => {
   const stringOrList = z.union([z.string().check(z.minLength(1)), z.array(z.string().check(z.minLength(1))).check(z.minLength(1))]);
 
   return z.strictObject({
@@ -63,8 +61,7 @@ const buildOptions = () => {
       "subjectTokenFile, subjectTokenType and requestedTokenType belong to grant token_exchange"),
   );
 };
-const options = z.onFirstParse(buildOptions);
-type Options = z.infer<ReturnType<typeof buildOptions>>;
+type Options = z.infer<ReturnType<typeof options>>;
 
 interface TokenAnswer {
   access_token?: unknown;
@@ -101,7 +98,7 @@ function basicCredentials(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString("base64")}`;
 }
 
-export default defineProvider<Options>({
+export default defineProvider({
   type: TYPE,
   options,
   // Cached: every exec would otherwise call the identity provider, and expires_in says how long

@@ -11,10 +11,9 @@ import { readSecretFile } from "../src/secret-file.js";
 
 const TYPE = "token";
 
-// Built when first parsed (src/schema.ts): loading the provider builds no schema, and a config
-// noted as valid (src/config-snapshot.ts) parses none.
-const buildOptions = () => {
-  return z.strictObject({
+export default defineProvider({
+  type: TYPE,
+  options: () => z.strictObject({
     /** The username the registry expects beside the token (often anything non-empty). */
     username: z.string().check(z.minLength(1)),
     /** A file holding the token; relative to the config file. */
@@ -22,14 +21,7 @@ const buildOptions = () => {
     /** An environment variable holding the token. */
     secretEnv: z.optional(z.string().check(z.minLength(1))),
   }).check(optionRule((value) => (value.secretFile === undefined) !== (value.secretEnv === undefined),
-    "expected exactly one of secretFile and secretEnv, where the token comes from"));
-};
-const options = z.onFirstParse(buildOptions);
-type Options = z.infer<ReturnType<typeof buildOptions>>;
-
-export default defineProvider<Options>({
-  type: TYPE,
-  options,
+    "expected exactly one of secretFile and secretEnv, where the token comes from")),
   // Not cached by credmux: reading one file is cheaper than the cache, and a rotated secret must
   // take effect at the next exec. A JWT's expiry still bounds the kubelet's cacheDuration.
   cacheable: false,

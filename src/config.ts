@@ -10,13 +10,14 @@ import { unmatchablePatternProblem } from "./unmatchable-pattern.js";
 import { closestName } from "./did-you-mean.js";
 import { knownFields } from "./schema-fields.js";
 import { configPath, DEFAULT_CONFIG_PATHS, isJsonConfig, resolveCacheDir } from "./config-location.js";
-import { ConfigSnapshots } from "./config-snapshot.js";
+import { ConfigSnapshots, type NotedConfig } from "./config-snapshot.js";
 import { CredmuxError, describeError, jsonSyntaxReason } from "./errors.js";
 import { parseGoURL } from "./go-url.js";
 import { loadDeferred } from "./deferred.js";
 import { LOG_LEVELS, type LogLevel } from "./log.js";
 import type { ProviderDefinition, SchemaIssue } from "./provider.js";
-import { builtinProvider, loadProviderDefinition } from "./provider-loader.js";
+import { loadProviderDefinition } from "./provider-loader.js";
+import { providerOptionsSchema } from "./provider-options.js";
 
 export const CONFIG_API_VERSION = "credmux/v1alpha1";
 const MAX_CONFIG_BYTES = 1 << 20;
@@ -42,8 +43,8 @@ export interface ProviderConfig {
   /** Whether its answers go through the credential cache (the definition's cacheable). */
   cacheable: boolean;
   /**
-   * Its definition: loaded while validating, or for a config noted as valid when a request first
-   * needs the provider, so that an answer from the credential cache never loads it.
+   * Its definition: loaded while validating, or for a config noted as valid (config-snapshot.ts)
+   * when a request first needs the provider, so that an answer from the credential cache never loads it.
    */
   definition(): Promise<ProviderDefinition<unknown>>;
 }
@@ -136,12 +137,6 @@ export function buildSchemas() {
   return { fileSchema, providerCommonSchema };
 }
 
-/** What the schemas would return for a document known to be valid: the document itself. */
-const KNOWN_VALID = {
-  fileSchema: { safeParse: (document: unknown) => ({ success: true, data: document }) },
-  providerCommonSchema: { safeParse: (entry: unknown) => ({ success: true, data: entry }) },
-} as unknown as ReturnType<typeof buildSchemas>;
-
 export { configPath, DEFAULT_CONFIG_PATHS };
 
 function configError(file: string, reason: string, hint?: string): CredmuxError {
@@ -165,17 +160,51 @@ export async function loadConfig(file: string, cwd: string = process.cwd(), opti
   const raw = readConfigFile(absolute, file);
   const document = parseDocument(raw, file);
   const snapshots = options.snapshotBuildId ? configSnapshots(document, path.dirname(absolute), options.snapshotBuildId) : undefined;
-  if (snapshots?.validated(absolute, raw)) {
+  const noted = snapshots?.read(absolute, raw);
+  if (noted) {
     try {
-      return await validateConfig(document, absolute, file, true);
+      return await configFromNote(noted, document, absolute, file);
     } catch {
       // An error the note hid (an operator's module refusing its options, or a note that does not
       // fit its text): validating again reports it as it would have been without the note.
     }
   }
   const config = await validateConfig(document, absolute, file);
-  if (snapshots?.record(absolute, raw)) options.onNoted?.();
+  if (snapshots?.record(absolute, raw, notedForm(config))) options.onNoted?.();
   return config;
+}
+
+/** What a note keeps of a validated Config (config-snapshot.ts): a module provider by name only, since its code may change under the same text. */
+function notedForm(config: Config): NotedConfig {
+  const { defaults, onFailure, cache, log, mirrors } = config;
+  const providers = config.providers.map(({ definition: _, ...provider }) => (provider.type === "module" ? { name: provider.name, type: "module" as const } : provider));
+  return { defaults, onFailure, cache, log, mirrors, providers };
+}
+
+/**
+ * The Config a note holds for this very text, without a schema: a built-in provider's definition
+ * is loaded when a request first needs it, and an operator's module provider is resolved again from
+ * its entry (loaded, its options checked), as its code is not part of the build.
+ */
+async function configFromNote(noted: NotedConfig, document: unknown, absolute: string, shown: string): Promise<Config> {
+  const dir = path.dirname(absolute);
+  const entries = (document as ConfigFile).providers;
+  if (noted.providers.length !== entries.length) throw new Error("the note does not fit its config");
+  const providers: ProviderConfig[] = [];
+  for (const [index, provider] of noted.providers.entries()) {
+    const entry = entries[index]!;
+    if (provider.name !== entry.name || provider.type !== entry.type) throw new Error("the note does not fit its config");
+    const at = ["providers", index];
+    if (provider.type === "module") {
+      providers.push(await resolveProvider(entry as ProviderCommon, entry, at, { document, dir, shown }));
+    } else {
+      let loading: Promise<ProviderDefinition<unknown>> | undefined;
+      const where = () => ({ dir, shown, at: formatPath(at, document) });
+      providers.push({ ...provider as Omit<ProviderConfig, "definition">, definition: () => (loading ??= loadProviderDefinition(provider.type, {}, where())) });
+    }
+  }
+  const { defaults, onFailure, cache, log, mirrors } = noted;
+  return { path: absolute, dir, defaults, onFailure, cache, log, mirrors, providers };
 }
 
 /** The notes of the cache directory the (not yet validated) document names; none for "" or a cache.dir of the wrong type. */
@@ -275,14 +304,9 @@ function nestingDepth(text: string): number {
   return deepest;
 }
 
-/**
- * The run's settings from a parsed document, validated unless `known` (this build validated this
- * very text before: config-snapshot.ts), when the document is taken as the schemas would return
- * it (none of them transforms a value). Either way, everything but the schemas runs, and an
- * operator's provider module still checks its options: its code is not part of the build.
- */
-async function validateConfig(document: unknown, absolute: string, shown: string, known = false): Promise<Config> {
-  const { fileSchema, providerCommonSchema } = known ? KNOWN_VALID : schemas ??= buildSchemas();
+/** The run's settings from a parsed document, validated. */
+async function validateConfig(document: unknown, absolute: string, shown: string): Promise<Config> {
+  const { fileSchema, providerCommonSchema } = schemas ??= buildSchemas();
   const parsed = fileSchema.safeParse(document, { reportInput: true });
   if (!parsed.success) throw configError(shown, describeIssues(parsed.error.issues, [], document, (at) => knownFields(fileSchema, at)));
   const file = parsed.data;
@@ -294,7 +318,7 @@ async function validateConfig(document: unknown, absolute: string, shown: string
   const problems: CredmuxError[] = [];
   for (const [index, entry] of file.providers.entries()) {
     try {
-      const provider = await validateProvider(entry, index, seen, { document, dir, shown, known, providerCommonSchema });
+      const provider = await validateProvider(entry, index, seen, providerCommonSchema, { document, dir, shown });
       providers.push(provider);
     } catch (error) {
       if (!(error instanceof CredmuxError) || error.kind !== "config") throw error;
@@ -314,59 +338,48 @@ async function validateConfig(document: unknown, absolute: string, shown: string
 /** The config document as its schema returns it. */
 type ConfigFile = ReturnType<ReturnType<typeof buildSchemas>["fileSchema"]["parse"]>;
 
-/** What validateProvider needs of the document it is checking. */
-interface ProviderCheck {
+/** A provider entry's common fields, as providerCommonSchema returns them. */
+type ProviderCommon = Pick<ProviderConfig, "name" | "type" | "tokenAttributes"> & { matchImages?: string[] };
+
+/** Where a provider entry is: its document (for field paths with the provider's name), the config's directory and name. */
+interface EntryContext {
   document: unknown;
   dir: string;
   shown: string;
-  known: boolean;
-  providerCommonSchema: ReturnType<typeof buildSchemas>["providerCommonSchema"];
 }
 
 /** One provider entry as the run uses it, or a config error naming its first problem. */
-async function validateProvider(entry: ConfigFile["providers"][number], index: number, seen: Map<string, number>, check: ProviderCheck): Promise<ProviderConfig> {
-  const { document, dir, shown, known, providerCommonSchema } = check;
+async function validateProvider(entry: ConfigFile["providers"][number], index: number, seen: Map<string, number>,
+  providerCommonSchema: ReturnType<typeof buildSchemas>["providerCommonSchema"], context: EntryContext): Promise<ProviderConfig> {
+  const { document, shown } = context;
   const at: PropertyKey[] = ["providers", index];
   const common = providerCommonSchema.safeParse(entry, { reportInput: true });
   if (!common.success) throw configError(shown, describeIssues(common.error.issues, at, document));
-  const { name, type, matchImages, tokenAttributes } = common.data;
+  const { name } = common.data;
   if (seen.has(name)) {
     throw configError(shown, `${formatPath([...at, "name"], document)}: provider name "${name}" is already used by providers[${seen.get(name)}]; names must be unique`);
   }
   seen.set(name, index);
+  return resolveProvider(common.data, entry, at, context);
+}
+
+/**
+ * A provider entry whose common fields are valid, as the run uses it: its definition loaded, its
+ * options checked, its default patterns applied; or a config error naming its first problem.
+ */
+async function resolveProvider(common: ProviderCommon, entry: Record<string, unknown>, at: PropertyKey[], context: EntryContext): Promise<ProviderConfig> {
+  const { document, dir, shown } = context;
+  const { name, type, matchImages, tokenAttributes } = common;
   const rest: Record<string, unknown> = { ...entry };
   for (const field of COMMON_PROVIDER_FIELDS) delete rest[field];
-  const where = { dir, shown, at: formatPath(at, document) };
-  let definition: () => Promise<ProviderDefinition<unknown>>;
-  let described: Pick<ProviderDefinition<unknown>, "cacheable" | "defaultMatchImages">;
-  let options: unknown = rest;
+  const definition = await loadProviderDefinition(type, rest, { dir, shown, at: formatPath(at, document) });
   let modulePath: string | undefined;
-  const builtin = known && type !== "module" ? builtinProvider(type) : undefined;
-  if (builtin) {
-    // This text was validated before: its options need no check, and the registry tells the rest.
-    let loading: Promise<ProviderDefinition<unknown>> | undefined;
-    definition = () => (loading ??= loadProviderDefinition(type, rest, where));
-    described = builtin;
-  } else {
-    const loaded = await loadProviderDefinition(type, rest, where);
-    if (type === "module") {
-      modulePath = path.resolve(dir, rest.module as string);
-      delete rest.module;
-    }
-    if (loaded.options) {
-      const checked = loaded.options.safeParse(rest, { reportInput: true });
-      if (!checked.success) {
-        // An unknown field of the entry may be a misspelt common field as well as an option.
-        const schema = "schema" in loaded.options ? loaded.options.schema : loaded.options;
-        const fields = (within: PropertyKey[]) => [...knownFields(schema, within), ...(within.length === 0 ? COMMON_PROVIDER_FIELDS : [])];
-        throw configError(shown, describeIssues(checked.error.issues, at, document, fields));
-      }
-      options = checked.data;
-    }
-    definition = () => Promise.resolve(loaded);
-    described = loaded;
+  if (type === "module") {
+    modulePath = path.resolve(dir, rest.module as string);
+    delete rest.module;
   }
-  const patterns = matchImages ?? described.defaultMatchImages;
+  const options = checkOptions(definition, rest, at, context, modulePath === undefined ? type : `module ${modulePath}`);
+  const patterns = matchImages ?? definition.defaultMatchImages;
   if (!patterns || patterns.length === 0) {
     throw configError(shown, `${formatPath([...at, "matchImages"], document)}: missing; type "${type}" has no default patterns, so the registries this provider serves must be listed`);
   }
@@ -378,9 +391,28 @@ async function validateProvider(entry: ConfigFile["providers"][number], index: n
     ...(tokenAttributes ? { tokenAttributes } : {}),
     ...(modulePath !== undefined ? { module: modulePath } : {}),
     options,
-    cacheable: described.cacheable !== false,
-    definition,
+    cacheable: definition.cacheable !== false,
+    definition: () => Promise.resolve(definition),
   };
+}
+
+/** The provider's own fields as its options schema returns them (as they are, when it has none), or a config error. */
+function checkOptions(definition: ProviderDefinition<unknown>, fields: Record<string, unknown>, at: PropertyKey[], context: EntryContext, what: string): unknown {
+  const { document, shown } = context;
+  let schema: ReturnType<typeof providerOptionsSchema>;
+  try {
+    schema = providerOptionsSchema(definition);
+  } catch (error) {
+    throw configError(shown, `${formatPath(at, document)}: ${what}: ${(error as Error).message}`, "make options a function returning a zod schema, or leave it out");
+  }
+  if (!schema) return fields;
+  const checked = schema.safeParse(fields, { reportInput: true });
+  if (!checked.success) {
+    // An unknown field of the entry may be a misspelt common field as well as an option.
+    const fieldsAt = (within: PropertyKey[]) => [...knownFields(schema, within), ...(within.length === 0 ? COMMON_PROVIDER_FIELDS : [])];
+    throw configError(shown, describeIssues(checked.error.issues, at, document, fieldsAt));
+  }
+  return checked.data;
 }
 
 /** The run's settings from a valid document and its providers. */

@@ -1,7 +1,7 @@
 // Finds a provider type's definition: a built-in one through providers/registry.ts, or an operator's
 // own module named by path (`type: module`, `module: /path/to/provider.js`).
 import path from "node:path";
-import { builtinProviders, type BuiltinProvider } from "../providers/registry.js";
+import { builtinProviders } from "../providers/registry.js";
 import { bootHost } from "./boot-host.js";
 import { CredmuxError, describeError } from "./errors.js";
 import type { ProviderDefinition } from "./provider.js";
@@ -27,12 +27,7 @@ export async function loadProviderDefinition(type: string, fields: Record<string
     // The value itself is not quoted: a secret put in the wrong field must not reach the error line.
     throw fail(`type: unknown provider type, expected one of ${[...Object.keys(builtinProviders), "module"].map((t) => `"${t}"`).join(", ")}`);
   }
-  return checkDefinition(unwrapDefault((await builtinProviders[type]!.load()).default) as ProviderDefinition<unknown>, type, fail);
-}
-
-/** The registry's entry for a built-in type; undefined for any other. */
-export function builtinProvider(type: string): BuiltinProvider | undefined {
-  return Object.hasOwn(builtinProviders, type) ? builtinProviders[type] : undefined;
+  return checkDefinition(unwrapDefault((await builtinProviders[type]!()).default) as ProviderDefinition<unknown>, type, fail);
 }
 
 async function loadExternalModule(file: string, fail: (reason: string, hint?: string) => CredmuxError): Promise<ProviderDefinition<unknown>> {
@@ -86,8 +81,10 @@ function checkDefinition(definition: ProviderDefinition<unknown>, what: string, 
   if (typeof definition !== "object" || definition === null || typeof definition.create !== "function" || typeof definition.type !== "string") {
     throw fail(`${what} does not export a provider definition`, "the module must export { type, create(options, env) }, optionally options and defaultMatchImages");
   }
-  if (definition.options !== undefined && typeof definition.options.safeParse !== "function") {
-    throw fail(`${what}: its options schema has no safeParse()`, "export a zod schema, or leave options out");
+  // options() is called when options are first checked (src/provider-options.ts), not here: loading builds no schema.
+  const options = definition.options as unknown;
+  if (options !== undefined && typeof options !== "function" && typeof (options as { safeParse?: unknown } | null)?.safeParse !== "function") {
+    throw fail(`${what}: its options schema has no safeParse()`, "export options as a function returning a zod schema, or leave options out");
   }
   return definition;
 }

@@ -66,8 +66,13 @@ export interface SchemaIssue {
 export interface ProviderDefinition<Options = Record<string, unknown>> {
   /** The name used in config files; also used in every error the provider throws. */
   type: string;
-  /** Validates the provider's own fields of its config entry (everything but the common ones). */
-  options?: OptionsSchema<Options>;
+  /**
+   * Validates the provider's own fields of its config entry (everything but the common ones): a
+   * function returning the schema, which the core calls once, when it first checks options
+   * (src/provider-options.ts), so that loading a provider builds no schema. An operator's module may
+   * give the schema itself instead, as modules written before the function form do.
+   */
+  options?: (() => OptionsSchema<Options>) | OptionsSchema<Options>;
   /** The patterns used when a config entry gives no matchImages. */
   defaultMatchImages?: readonly string[];
   /** false for providers whose answer must be read afresh every exec (local files); default true. */
@@ -80,8 +85,19 @@ export interface ProviderDefinition<Options = Record<string, unknown>> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyProviderDefinition = ProviderDefinition<any>;
 
-/** Identity, for type inference in provider modules. */
-export function defineProvider<Options>(definition: ProviderDefinition<Options>): ProviderDefinition<Options> {
+/** What a schema's safeParse returns for valid input: z.output for a zod schema. */
+export type ParsedBy<Schema> = Schema extends { safeParse(...args: never[]): infer Result }
+  ? Extract<Result, { success: true }> extends { data: infer Data } ? Data : never
+  : never;
+
+/** A built-in provider's definition: its options always a function building the schema, create typed by that schema. */
+export type DefinedProvider<Schema extends OptionsSchema<unknown>> = Omit<ProviderDefinition<ParsedBy<Schema>>, "options"> & { options: () => Schema };
+
+/**
+ * Identity, for type inference in provider modules: `options: () => z.strictObject({...})` types
+ * create's options, with no separate Options type.
+ */
+export function defineProvider<Schema extends OptionsSchema<unknown>>(definition: DefinedProvider<Schema>): DefinedProvider<Schema> {
   return definition;
 }
 

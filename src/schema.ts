@@ -41,15 +41,3 @@ export const superRefine = onFirstCall("superRefine");
 export const union = onFirstCall("union");
 export type { infer } from "zod/mini";
 
-/**
- * A schema built on its first use: `build` runs when the schema first parses. Provider options are
- * declared with it, so that loading a provider builds no schema (a config noted as valid checks none).
- */
-export function onFirstParse<T extends { safeParse: (...args: never[]) => unknown }>(build: () => T): Pick<T, "safeParse"> & { readonly schema: T } {
-  let schema: T | undefined;
-  return {
-    safeParse: ((...args: Parameters<T["safeParse"]>) => (schema ??= build()).safeParse(...args)) as T["safeParse"],
-    // The schema itself, for what reads its shape (the fields a "did you mean" picks from).
-    get schema() { return (schema ??= build()); },
-  };
-}

@@ -8,8 +8,6 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { loadConfig, type Config } from "../src/config.js";
-import { loadProviderDefinition } from "../src/provider-loader.js";
-import { builtinProviders } from "../providers/registry.js";
 import { ConfigSnapshots } from "../src/config-snapshot.js";
 import { REPO_ROOT } from "./helpers/paths.js";
 import { runBundle } from "./helpers/run-bundle.js";
@@ -71,15 +69,6 @@ test("a config loaded from its note is the Config validating it gives, for every
   assert.ok(compared >= 8, `configs compared: ${compared}`);
 });
 
-test("the provider registry says of each built-in what its definition says: cacheable, and its default patterns", async () => {
-  for (const [type, builtin] of Object.entries(builtinProviders)) {
-    const definition = await loadProviderDefinition(type, {}, { dir: ".", shown: "test", at: "providers[0]" });
-    assert.equal(definition.type, type);
-    assert.equal(builtin.cacheable, definition.cacheable !== false, `${type}: cacheable`);
-    assert.deepEqual(builtin.defaultMatchImages, definition.defaultMatchImages, `${type}: defaultMatchImages`);
-  }
-});
-
 test("an edited config is validated again: an invalid edit is reported as it would be with no note", async () => {
   const dir = tempDir();
   const cache = path.join(dir, "cache");
@@ -95,15 +84,29 @@ test("an edited config is validated again: an invalid edit is reported as it wou
   });
 });
 
+/**
+ * A note claiming that an invalid config (onFailure "sometimes") is valid, as credmux would write
+ * it: the note of a valid config, its text and its Config edited to the invalid one's.
+ */
+async function forgedNote(dir: string) {
+  const cache = path.join(dir, "cache");
+  const providers = [{ name: "r", type: "dockercfg", matchImages: ["r.snap.test"] }];
+  const file = writeConfig(dir, { cache: { dir: cache }, providers });
+  await loadConfig(file, undefined, { snapshotBuildId: BUILD });
+  const note = new ConfigSnapshots(cache, BUILD).file(file);
+  const written = JSON.parse(fs.readFileSync(note, "utf8")) as { config: object };
+  fs.rmSync(note);
+  writeConfig(dir, { cache: { dir: cache }, onFailure: "sometimes", providers });
+  const content = JSON.stringify({ ...written, text: fs.readFileSync(file, "utf8"), config: { ...written.config, onFailure: "sometimes" } });
+  return { file, cache, note, content };
+}
+
 test("a note is trusted only as a code cache is: ours, 0600, in a 0700 directory, no symlink, this build's, this text's", async () => {
-  // Each case plants a note claiming that an invalid config is valid; only the last, a note as
-  // credmux writes it, is trusted (which shows the planting reaches the real lookup).
-  const plant = (how: (note: string, cache: string, content: string) => void) => {
-    const dir = tempDir();
-    const cache = path.join(dir, "cache");
-    const file = writeConfig(dir, { cache: { dir: cache }, onFailure: "sometimes", providers: [{ name: "r", type: "dockercfg", matchImages: ["r.snap.test"] }] });
-    fs.mkdirSync(cache, { mode: 0o700 });
-    how(new ConfigSnapshots(cache, BUILD).file(file), cache, JSON.stringify({ version: 1, path: file, text: fs.readFileSync(file, "utf8") }));
+  // Each case plants a forged note; only the last, a note as credmux writes it, is trusted (which
+  // shows the planting reaches the real lookup, and that the Config comes from the note).
+  const plant = async (how: (note: string, cache: string, content: string) => void) => {
+    const { file, cache, note, content } = await forgedNote(tempDir());
+    how(note, cache, content);
     return loadConfig(file, undefined, { snapshotBuildId: BUILD });
   };
   const refused = { message: /onFailure: expected one of "error", "empty", found a string/ };
@@ -120,8 +123,30 @@ test("a note is trusted only as a code cache is: ours, 0600, in a 0700 directory
   await assert.rejects(plant((note, _, content) => fs.writeFileSync(note.replace(BUILD, "fedcba9876543210"), content, { mode: 0o600 })), refused, "another build's");
   await assert.rejects(plant((note, _, content) => fs.writeFileSync(note, content.replace("sometimes", "sometime"), { mode: 0o600 })), refused, "another text's");
   await assert.rejects(plant((note, _, content) => fs.writeFileSync(note, content.slice(0, -5), { mode: 0o600 })), refused, "truncated");
+  const renamed = (content: string) => {
+    const note = JSON.parse(content) as { config: { providers: Array<{ name: string }> } };
+    return JSON.stringify({ ...note, config: { ...note.config, providers: note.config.providers.map((provider) => ({ ...provider, name: "other" })) } });
+  };
+  await assert.rejects(plant((note, _, content) => fs.writeFileSync(note, renamed(content), { mode: 0o600 })), refused, "a Config that does not fit the text");
   const trusted = await plant((note, _, content) => fs.writeFileSync(note, content, { mode: 0o600 }));
   assert.equal(trusted.onFailure, "sometimes");
+});
+
+test("a note of the previous version (the text alone) is ignored: the config is validated and noted again", async () => {
+  const dir = tempDir();
+  const { file, note, content } = await forgedNote(dir);
+  const { text } = JSON.parse(content) as { text: string };
+  const versionOne = JSON.stringify({ version: 1, path: file, text });
+  fs.writeFileSync(note, versionOne, { mode: 0o600 });
+  await assert.rejects(loadConfig(file, undefined, { snapshotBuildId: BUILD }), { message: /onFailure: expected one of "error", "empty", found a string/ });
+  // The same for a valid config: validated, not misread, and its note rewritten in this version.
+  writeConfig(dir, { cache: { dir: path.dirname(note) }, providers: [{ name: "r", type: "dockercfg", matchImages: ["r.snap.test"] }] });
+  fs.writeFileSync(note, JSON.stringify({ version: 1, path: file, text: fs.readFileSync(file, "utf8") }), { mode: 0o600 });
+  let noted = 0;
+  const config = await settled(await loadConfig(file, undefined, { snapshotBuildId: BUILD, onNoted: () => noted++ }));
+  assert.deepStrictEqual(config, await settled(await loadConfig(file)));
+  assert.equal(noted, 1, "validated and noted again");
+  assert.equal((JSON.parse(fs.readFileSync(note, "utf8")) as { version: number }).version, 2);
 });
 
 test("only the kubelet plugin's runs use notes; an operator's module checks its options on every run, noted or not", async () => {
@@ -159,7 +184,7 @@ test("noting a config removes other builds' notes a week old, and keeps recent o
   const cache = path.join(dir, "cache");
   const file = writeConfig(dir, { cache: { dir: cache }, providers: [{ name: "r", type: "dockercfg", matchImages: ["r.snap.test"] }] });
   fs.mkdirSync(cache, { mode: 0o700 });
-  const content = JSON.stringify({ version: 1, path: file, text: fs.readFileSync(file, "utf8") });
+  const content = JSON.stringify({ version: 2, path: file, text: fs.readFileSync(file, "utf8") });
   const recent = new ConfigSnapshots(cache, "1111111111111111").file(file);
   const old = new ConfigSnapshots(cache, "2222222222222222").file(file);
   fs.writeFileSync(recent, content, { mode: 0o600 });

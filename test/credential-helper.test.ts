@@ -183,9 +183,9 @@ test("bad helpers fail on one line without the secret: errors, crashes, non-JSON
 });
 
 test("options: helper excludes the docker-config search options", () => {
-  assert.equal(credentialHelper.options!.safeParse({ helper: "ecr-login", dockerConfigFiles: ["a.json"] }).success, false);
-  assert.equal(credentialHelper.options!.safeParse({ helper: "ecr-login", env: [{ name: "AWS_PROFILE", value: "pull" }] }).success, true);
-  assert.equal(credentialHelper.options!.safeParse({ helper: "" }).success, false);
+  assert.equal(credentialHelper.options().safeParse({ helper: "ecr-login", dockerConfigFiles: ["a.json"] }).success, false);
+  assert.equal(credentialHelper.options().safeParse({ helper: "ecr-login", env: [{ name: "AWS_PROFILE", value: "pull" }] }).success, true);
+  assert.equal(credentialHelper.options().safeParse({ helper: "" }).success, false);
 });
 
 test("a hanging helper is killed at the deadline with its whole process group", async (t) => {

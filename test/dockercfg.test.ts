@@ -23,7 +23,7 @@ function env(overrides: Partial<ProviderEnv> = {}): ProviderEnv & { log: Capture
 }
 
 function provider(options: Record<string, unknown>, e = env()) {
-  const parsed = dockercfg.options!.safeParse(options);
+  const parsed = dockercfg.options().safeParse(options);
   assert.ok(parsed.success);
   return dockercfg.create(parsed.data, e);
 }

@@ -182,6 +182,6 @@ test("the decoder and encoder in process: the kubelet's exact request bytes, nul
   assert.throws(() => decodePluginResponse(JSON.stringify({ kind: "CredentialProviderResponse", apiVersion: V1, cacheKeyType: "Image", cacheDuration: 3600 }), V1, "p"),
     /cacheDuration 3600 is not a Go duration string/);
   assert.throws(() => decodePluginResponse(JSON.stringify({ kind: "CredentialProviderResponse", apiVersion: V1, cacheKeyType: "Image", extra: 1 }), V1, "p"), /unknown field "extra"/);
-  assert.equal(kubeletPlugin.options!.safeParse({ command: "/p", apiVersion: "v1" }).success, false, "apiVersion is the full group/version, as in the kubelet's config");
-  assert.equal(kubeletPlugin.options!.safeParse({ command: "/p", defaultCacheDuration: "1d" }).success, false);
+  assert.equal(kubeletPlugin.options().safeParse({ command: "/p", apiVersion: "v1" }).success, false, "apiVersion is the full group/version, as in the kubelet's config");
+  assert.equal(kubeletPlugin.options().safeParse({ command: "/p", defaultCacheDuration: "1d" }).success, false);
 });

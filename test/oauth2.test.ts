@@ -28,7 +28,7 @@ function providerEnv(configDir: string, overrides: Partial<ProviderEnv> = {}): P
 }
 
 function makeProvider(options: Record<string, unknown>, env: ProviderEnv) {
-  const parsed = oauth2.options!.safeParse(options);
+  const parsed = oauth2.options().safeParse(options);
   assert.ok(parsed.success, JSON.stringify(!parsed.success && parsed.error.issues));
   return oauth2.create(parsed.data, env);
 }
@@ -229,7 +229,7 @@ test("options are checked when the config is loaded", () => {
     ["no username", { tokenUrl: "https://idp.test/token", grant: "token_exchange" }, /./],
   ];
   for (const [name, options, message] of cases) {
-    const parsed = oauth2.options!.safeParse(options);
+    const parsed = oauth2.options().safeParse(options);
     assert.equal(parsed.success, false, name);
     if (!parsed.success) assert.match(parsed.error.issues.map((issue) => issue.message).join("; "), message, name);
   }

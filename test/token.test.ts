@@ -23,7 +23,7 @@ function providerEnv(configDir: string, environment: Record<string, string> = {}
 }
 
 function makeProvider(options: Record<string, unknown>, env: ProviderEnv) {
-  const parsed = token.options!.safeParse(options);
+  const parsed = token.options().safeParse(options);
   assert.ok(parsed.success, JSON.stringify(!parsed.success && parsed.error.issues));
   return token.create(parsed.data, env);
 }
@@ -63,7 +63,7 @@ test("options: exactly one source, a non-empty username", () => {
     ["empty username", { username: "", secretFile: "f" }],
     ["unknown field", { username: "u", secretFile: "f", password: "inline" }],
   ];
-  for (const [name, options] of cases) assert.equal(token.options!.safeParse(options).success, false, name);
+  for (const [name, options] of cases) assert.equal(token.options().safeParse(options).success, false, name);
 });
 
 test("bad input fails on one line without the token: missing file, empty file, unset or empty variable, expired JWT", async () => {

@@ -5,6 +5,9 @@
 import { toJSONSchema } from "zod/mini";
 import { buildSchemas, CONFIG_API_VERSION } from "../config.js";
 import { builtinProviders } from "../../providers/registry.js";
+import type { ProviderDefinition } from "../provider.js";
+import { loadProviderDefinition } from "../provider-loader.js";
+import { providerOptionsSchema } from "../provider-options.js";
 import { CONFIG_DESCRIPTIONS, PROVIDER_COMMON_DESCRIPTIONS, PROVIDER_OPTION_DESCRIPTIONS, type Descriptions } from "./option-descriptions.js";
 
 /** The part of a JSON Schema (draft 2020-12, as zod writes it) this file reads. */
@@ -38,24 +41,23 @@ function jsonSchemaOf(schema: unknown): JsonSchema {
   return rest;
 }
 
-/**
- * A built-in type's options schema, built as its module builds it on first parse: buildOptions,
- * module-local in the source, is exported in the transpiled tree only (build/test-tree.ts),
- * so that no provider chunk of the bundle carries one more export.
- */
-async function providerOptionsSchema(type: string): Promise<JsonSchema> {
-  // import() of a transpiled CommonJS module: its exports may sit under default.
-  const loaded = (await builtinProviders[type]!.load()) as unknown as { buildOptions?: () => unknown; default?: { buildOptions?: () => unknown } };
-  const module = typeof loaded.buildOptions === "function" ? loaded : loaded.default ?? {};
-  if (typeof module.buildOptions !== "function") throw new Error(`providers/${type}.ts has no top-level "const buildOptions = ", which the build exports in .build/ for the config reference (build/test-tree.ts)`);
-  return jsonSchemaOf(module.buildOptions());
+/** A built-in type's definition, loaded as a run loads it. */
+function builtinDefinition(type: string): Promise<ProviderDefinition<unknown>> {
+  return loadProviderDefinition(type, {}, { dir: ".", shown: "(reference)", at: type });
+}
+
+/** A built-in type's options schema, as its definition builds it (options()). */
+async function optionsJsonSchema(type: string): Promise<JsonSchema> {
+  const schema = providerOptionsSchema(await builtinDefinition(type));
+  if (!schema) throw new Error(`providers/${type}.ts defines no options`);
+  return jsonSchemaOf(schema);
 }
 
 /** Every schema of the config, as JSON Schema: the file's top level, a provider entry's common fields, each type's options. */
 export async function referenceSchemas(): Promise<{ config: JsonSchema; common: JsonSchema; providers: Record<string, JsonSchema> }> {
   const { fileSchema, providerCommonSchema } = buildSchemas();
   const providers: Record<string, JsonSchema> = {};
-  for (const type of builtinTypes()) providers[type] = await providerOptionsSchema(type);
+  for (const type of builtinTypes()) providers[type] = await optionsJsonSchema(type);
   return { config: jsonSchemaOf(fileSchema), common: jsonSchemaOf(providerCommonSchema), providers };
 }
 
@@ -138,15 +140,15 @@ export async function renderConfigReference(): Promise<string> {
   const common = describedFields(fieldsOf(schemas.common), PROVIDER_COMMON_DESCRIPTIONS, "PROVIDER_COMMON_DESCRIPTIONS");
   const extra = Object.keys(PROVIDER_OPTION_DESCRIPTIONS).filter((type) => !Object.hasOwn(schemas.providers, type));
   if (extra.length > 0) throw new Error(`src/reference/option-descriptions.ts: descriptions of ${extra.join(", ")}, which are not built-in types`);
-  const sections = builtinTypes().map((type) => {
+  const sections = await Promise.all(builtinTypes().map(async (type) => {
     const fields = describedFields(fieldsOf(schemas.providers[type]!), PROVIDER_OPTION_DESCRIPTIONS[type] ?? {}, `PROVIDER_OPTION_DESCRIPTIONS["${type}"]`);
-    const entry = builtinProviders[type]!;
+    const entry = await builtinDefinition(type);
     const defaults = entry.defaultMatchImages
       ? `Default \`matchImages\`: ${entry.defaultMatchImages.map((pattern) => `\`${pattern}\``).join(", ")}.`
       : "No default `matchImages`: the entry must list them.";
-    const cached = entry.cacheable ? "Answers are kept in the credential cache (`cache.dir`) until shortly before they expire." : "Answers are read afresh on every exec, never cached by credmux.";
+    const cached = entry.cacheable !== false ? "Answers are kept in the credential cache (`cache.dir`) until shortly before they expire." : "Answers are read afresh on every exec, never cached by credmux.";
     return [`### \`${type}\``, "", `${defaults} ${cached}`, "", fields.length > 0 ? table(fields) : "No options.", ""].join("\n");
-  });
+  }));
   return [
     "# credmux config reference",
     "",

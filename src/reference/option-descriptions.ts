@@ -42,7 +42,7 @@ export const PROVIDER_COMMON_DESCRIPTIONS: Descriptions = {
   "tokenAttributes.optionalServiceAccountAnnotationKeys": "Annotations passed to credmux when the service account has them; none may also be required.",
 };
 
-/** Each built-in type's own fields (providers/TYPE.ts, buildOptions). */
+/** Each built-in type's own fields (providers/TYPE.ts, options). */
 export const PROVIDER_OPTION_DESCRIPTIONS: Readonly<Record<string, Descriptions>> = {
   dockercfg: {
     files: "Docker `config.json` or legacy `.dockercfg` files, merged in order (an earlier file's entry wins), re-read every exec; relative to the config file. Default: the kubelet's search path (`{rootDir}/config.json`, `./config.json`, `$HOME/.docker/config.json`, `/.docker/config.json`, then the same for `.dockercfg`).",
