@@ -14,10 +14,11 @@ import { httpJson, httpRequest, withRetries, HttpStatusError, type HttpResponse 
 import { decodeJwtClaims, jwtExpiry } from "../src/jwt.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
 import { registryWideKeys } from "../src/registry-keys.js";
-import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
+import { defineProvider, providerError, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 import { ACR_CLOUDS, ACR_DEFAULT_MATCH_IMAGES, acrLoginServer, type AcrLoginServer } from "./acr-hosts.js";
 
 const TYPE = "acr";
+const fail = providerError(TYPE);
 const DEFAULT_IMDS = "http://169.254.169.254/metadata/identity/oauth2/token";
 const IMDS_API_VERSION = "2018-02-01";
 const DEFAULT_SCOPE = "https://containerregistry.azure.net/.default";
@@ -78,16 +79,6 @@ interface AadToken {
 /** How the Entra token was obtained, for messages. */
 type Identity = "managed identity" | "service principal" | "workload identity";
 
-function fail(reason: string, hint?: string, cause?: unknown): ProviderError {
-  return new ProviderError(`${TYPE}: ${reason}`, hint, cause === undefined ? undefined : { cause });
-}
-
-/** The error with the provider type in front of its reason, once, and a hint if it has none. */
-function prefixed(error: unknown, hint: string): ProviderError {
-  if (error instanceof ProviderError) return error.message.startsWith(`${TYPE}: `) ? error : fail(error.message, error.hint ?? hint, error);
-  return fail((error as Error).message, hint, error);
-}
-
 function readSecretFile(file: string): string {
   let text: string;
   try {
@@ -134,7 +125,7 @@ async function managedIdentityToken(opts: Options, scope: string, env: ProviderE
     env.secrets.add(token);
     return { token, ...withTenant(tenantOf(token)) };
   } catch (error) {
-    throw prefixed(error, "check that the node has a managed identity (clientId or identityResourceId for a user-assigned one) and can reach IMDS");
+    throw fail.withHint(error, "check that the node has a managed identity (clientId or identityResourceId for a user-assigned one) and can reach IMDS");
   }
 }
 
@@ -156,7 +147,7 @@ async function entraToken(authority: string, tenant: string, form: Record<string
     env.secrets.add(token);
     return { token, tenant };
   } catch (error) {
-    throw prefixed(error, identity === "workload identity"
+    throw fail.withHint(error, identity === "workload identity"
       ? "check the identity's federated credential (issuer, subject system:serviceaccount:NAMESPACE:NAME, audience) and the client and tenant ids"
       : "check the service principal's client id, tenant id and secret");
   }
@@ -298,7 +289,7 @@ export default defineProvider({
         checkRealm(realm, base, server, opts);
         refresh = await exchange(realm, service, aad, server, env, signal);
       } catch (error) {
-        throw prefixed(error, `check that the ${identity} has a pull role (AcrPull) on ${server.host}`);
+        throw fail.withHint(error, `check that the ${identity} has a pull role (AcrPull) on ${server.host}`);
       }
       const expiresAt = jwtExpiry(refresh);
       env.log.debug("acr: refresh token", { provider: env.name, registry: server.host, via: identity, expiresAt: expiresAt?.toISOString() });

@@ -12,10 +12,11 @@ import { httpJson, httpRequest, withRetries, HttpStatusError, type HttpRequest }
 import { keyWithinPatterns, matchImage } from "../src/match.js";
 import { registryWideKeys } from "../src/registry-keys.js";
 import type { SecretSet } from "../src/secrets.js";
-import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
+import { defineProvider, providerError, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 import { ALIBABA_DEFAULT_MATCH_IMAGES, alibabaRegistry, type AlibabaRegistry } from "./alibaba-hosts.js";
 
 const TYPE = "alibaba";
+const fail = providerError(TYPE);
 const DEFAULT_METADATA = "http://100.100.100.200";
 const DEFAULT_STS = "https://sts.aliyuncs.com";
 const DEFAULT_API = "https://cr.{region}.aliyuncs.com";
@@ -69,15 +70,6 @@ export interface AlibabaCredentials {
   securityToken?: string;
   /** Where they came from, for messages. */
   source: string;
-}
-
-function fail(reason: string, hint?: string, cause?: unknown): ProviderError {
-  return new ProviderError(`${TYPE}: ${reason}`, hint, cause === undefined ? undefined : { cause });
-}
-
-function prefixed(error: unknown, hint: string): ProviderError {
-  if (error instanceof ProviderError) return error.message.startsWith(`${TYPE}: `) ? error : fail(error.message, error.hint ?? hint, error);
-  return fail((error as Error).message, hint, error);
 }
 
 function readSmallFile(file: string, what: string): string {
@@ -200,7 +192,7 @@ async function assumeRoleWithOidc(opts: Options, roleArn: string, providerArn: s
     }), { signal });
     return temporaryCredentials(json?.Credentials as Record<string, unknown> | undefined, what, `RRSA role ${roleArn}`, env);
   } catch (error) {
-    throw prefixed(error, "check the RAM role's trust policy for the cluster's OIDC provider and the token's audience (sts.aliyuncs.com)");
+    throw fail.withHint(error, "check the RAM role's trust policy for the cluster's OIDC provider and the token's audience (sts.aliyuncs.com)");
   }
 }
 
@@ -236,7 +228,7 @@ async function ecsRoleCredentials(opts: Options, env: ProviderEnv, signal: Abort
     if (json?.Code !== undefined && json.Code !== "Success") throw fail(`${what} answered Code ${quotedCode(json.Code, env)}`);
     return temporaryCredentials(json ?? undefined, what, `ECS RAM role ${role}`, env);
   } catch (error) {
-    throw prefixed(error, "check that the instance has a RAM role and can reach the metadata server (100.100.100.200)");
+    throw fail.withHint(error, "check that the instance has a RAM role and can reach the metadata server (100.100.100.200)");
   }
 }
 
@@ -258,7 +250,9 @@ async function apiJson<T>(request: HttpRequest & { secrets: SecretSet }): Promis
     if (error instanceof HttpStatusError && !error.retryable && typeof error.json === "object" && error.json !== null) {
       const { Code: code, Message: message } = error.json as Record<string, unknown>;
       if (typeof code === "string") {
-        throw new ProviderError(`${request.what} answered HTTP ${error.status}: ${bounded(code, 100)}${typeof message === "string" ? `: ${bounded(message, 200)}` : ""}`);
+        // Still the endpoint's answer, not this provider's verdict: the step's hint is added to it.
+        const reason = `answered HTTP ${error.status}: ${bounded(code, 100)}${typeof message === "string" ? `: ${bounded(message, 200)}` : ""}`;
+        throw new HttpStatusError(request, { status: error.status, headers: {}, body: "" }, reason);
       }
     }
     throw error;
@@ -392,7 +386,7 @@ export default defineProvider({
           ? await personalToken(registry, opts, credentials, env, signal)
           : await enterpriseToken(registry, opts, credentials, env, signal);
       } catch (error) {
-        throw prefixed(error, `check that ${credentials.source} may call cr:GetAuthorizationToken${registry.edition === "enterprise" ? " and cr:ListInstance" : ""}`);
+        throw fail.withHint(error, `check that ${credentials.source} may call cr:GetAuthorizationToken${registry.edition === "enterprise" ? " and cr:ListInstance" : ""}`);
       }
       env.secrets.addCredential(token.username, token.password);
       env.log.debug("alibaba: registry token", { provider: env.name, registry: registry.host, edition: registry.edition, via: credentials.source, expiresAt: token.expiresAt.toISOString() });

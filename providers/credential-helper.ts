@@ -9,10 +9,11 @@ import path from "node:path";
 import * as z from "../src/schema.js";
 import { childEnvironment, describeExit, lastLine, runChild } from "../src/child-process.js";
 import { optionRule } from "../src/option-rule.js";
-import { defineProvider, ProviderError, type ProviderEnv } from "../src/provider.js";
+import { defineProvider, providerError, ProviderError, type ProviderEnv } from "../src/provider.js";
 import { kubeletSearchPaths } from "./dockercfg.js";
 
 const TYPE = "credential-helper";
+const fail = providerError(TYPE);
 const MAX_CONFIG_BYTES = 1 << 20;
 
 /** The helper's answer when it holds nothing for the server: "no credentials", not a failure (credentials/error.go). */
@@ -66,7 +67,7 @@ export default defineProvider({
         : chooseFromDockerConfig(opts, request.registry, env);
       if (!choice) return { auth: {} };
       const { command } = choice;
-      const what = `${TYPE}: ${command} (from ${choice.from})`;
+      const what = `${command} (from ${choice.from})`;
       const serverUrl = HELPER_SERVER_URLS[request.registry] ?? request.registry;
       const childEnv = childEnvironment(env.env, opts.env, env.secrets);
       const result = await runChild({ command, args: ["get"], env: childEnv, stdin: serverUrl, signal, what });
@@ -78,7 +79,7 @@ export default defineProvider({
         }
         // Helpers print their error on stdout (the protocol); stderr is where a crash says why.
         const message = lastLine(stdout, env.secrets) || lastLine(result.stderr, env.secrets);
-        throw new ProviderError(`${what} ${describeExit(result)} for ${serverUrl}${message ? `: ${message}` : ""}`,
+        throw fail(`${what} ${describeExit(result)} for ${serverUrl}${message ? `: ${message}` : ""}`,
           "run the helper by hand as the kubelet's user: printf SERVER | docker-credential-NAME get");
       }
       const credential = parseHelperAnswer(stdout, what);
@@ -104,15 +105,15 @@ function chooseFromDockerConfig(opts: Options, registry: string, env: ProviderEn
     if (document === undefined) continue;
     const helpers = document.credHelpers;
     if (helpers !== undefined && (typeof helpers !== "object" || helpers === null || Array.isArray(helpers))) {
-      throw new ProviderError(`${TYPE}: ${file}: credHelpers: expected an object of registry to helper name`);
+      throw fail(`${file}: credHelpers: expected an object of registry to helper name`);
     }
     for (const [key, name] of Object.entries((helpers ?? {}) as Record<string, unknown>)) {
       if (helperKeyRegistry(key) !== registry) continue;
-      if (typeof name !== "string" || name === "") throw new ProviderError(`${TYPE}: ${file}: credHelpers[${JSON.stringify(key)}]: expected a helper name`);
+      if (typeof name !== "string" || name === "") throw fail(`${file}: credHelpers[${JSON.stringify(key)}]: expected a helper name`);
       return dockerHelper(name, `credHelpers[${JSON.stringify(key)}]`, file);
     }
     if (document.credsStore !== undefined) {
-      if (typeof document.credsStore !== "string") throw new ProviderError(`${TYPE}: ${file}: credsStore: expected a helper name`);
+      if (typeof document.credsStore !== "string") throw fail(`${file}: credsStore: expected a helper name`);
       if (document.credsStore !== "") return dockerHelper(document.credsStore, "credsStore", file);
     }
     // Like the kubelet, only the first config.json found on the search path counts.
@@ -130,7 +131,7 @@ function chooseFromDockerConfig(opts: Options, registry: string, env: ProviderEn
 function dockerHelper(name: string, field: string, file: string): HelperChoice {
   if (!HELPER_NAME.test(name)) {
     const shown = name.length > 80 ? `${JSON.stringify(name.slice(0, 80))}...` : JSON.stringify(name);
-    throw new ProviderError(`${TYPE}: ${file}: ${field}: ${shown} is not a helper name: docker runs docker-credential-NAME from the PATH, and a name has only letters, digits, ".", "_" and "-"`,
+    throw fail(`${file}: ${field}: ${shown} is not a helper name: docker runs docker-credential-NAME from the PATH, and a name has only letters, digits, ".", "_" and "-"`,
       "a helper named by its path is allowed only in the helper option of credmux's own config");
   }
   return { command: `docker-credential-${name}`, from: `${field === "credsStore" ? "credsStore" : "credHelpers"} of ${file}` };
@@ -146,23 +147,23 @@ function readDockerConfig(file: string, listed: boolean): Record<string, unknown
   let text: string;
   try {
     const stat = fs.statSync(file);
-    if (stat.size > MAX_CONFIG_BYTES) throw new ProviderError(`${TYPE}: ${file}: ${stat.size} bytes, larger than the ${MAX_CONFIG_BYTES}-byte limit`);
+    if (stat.size > MAX_CONFIG_BYTES) throw fail(`${file}: ${stat.size} bytes, larger than the ${MAX_CONFIG_BYTES}-byte limit`);
     text = fs.readFileSync(file, "utf8");
   } catch (error) {
     if (error instanceof ProviderError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" && !listed) return undefined;
-    if (code === "ENOENT") throw new ProviderError(`${TYPE}: ${file}: no such file`, "the file is listed in dockerConfigFiles; create it or remove it from the list");
-    throw new ProviderError(`${TYPE}: ${file}: cannot read it (${code ?? (error as Error).message})`, "check the file's owner and mode: the kubelet runs credmux as its own user");
+    if (code === "ENOENT") throw fail(`${file}: no such file`, "the file is listed in dockerConfigFiles; create it or remove it from the list");
+    throw fail(`${file}: cannot read it (${code ?? (error as Error).message})`, "check the file's owner and mode: the kubelet runs credmux as its own user");
   }
   let document: unknown;
   try {
     document = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
-    throw new ProviderError(`${TYPE}: ${file}: malformed JSON (${(error as Error).message})`);
+    throw fail(`${file}: malformed JSON (${(error as Error).message})`);
   }
   if (typeof document !== "object" || document === null || Array.isArray(document)) {
-    throw new ProviderError(`${TYPE}: ${file}: expected a docker config.json object`);
+    throw fail(`${file}: expected a docker config.json object`);
   }
   return document as Record<string, unknown>;
 }
@@ -179,13 +180,13 @@ function parseHelperAnswer(stdout: string, what: string): HelperCredential {
   try {
     answer = JSON.parse(stdout);
   } catch {
-    throw new ProviderError(`${what} printed ${stdout === "" ? "nothing" : `${stdout.length} characters that are not JSON`} on stdout, expected {"ServerURL","Username","Secret"}`,
+    throw fail(`${what} printed ${stdout === "" ? "nothing" : `${stdout.length} characters that are not JSON`} on stdout, expected {"ServerURL","Username","Secret"}`,
       "check that the program speaks the docker credential-helper protocol");
   }
   const fields = answer as Record<string, unknown> | null;
   if (typeof fields !== "object" || fields === null || Array.isArray(fields) || typeof fields.Username !== "string" || typeof fields.Secret !== "string") {
-    throw new ProviderError(`${what} printed JSON without string Username and Secret fields`, "check that the program speaks the docker credential-helper protocol");
+    throw fail(`${what} printed JSON without string Username and Secret fields`, "check that the program speaks the docker credential-helper protocol");
   }
-  if (fields.Secret === "") throw new ProviderError(`${what} answered an empty Secret`, "check what the helper holds for this registry");
+  if (fields.Secret === "") throw fail(`${what} answered an empty Secret`, "check what the helper holds for this registry");
   return fields as unknown as HelperCredential;
 }

@@ -7,10 +7,11 @@ import * as z from "../src/schema.js";
 import { jsonSyntaxReason } from "../src/errors.js";
 import { normalizeAuthKey } from "../src/match.js";
 import { readSmallFile, type SmallFileError } from "../src/small-file.js";
-import { defineProvider, ProviderError, type ProviderEnv } from "../src/provider.js";
+import { defineProvider, providerError, type ProviderEnv } from "../src/provider.js";
 import type { AuthEntry } from "../src/protocol.js";
 
 const TYPE = "dockercfg";
+const fail = providerError(TYPE);
 const MAX_FILE_BYTES = 1 << 20;
 
 const options = () => z.strictObject({
@@ -36,23 +37,19 @@ export function kubeletSearchPaths(rootDir: string, cwd: string, home: string | 
   };
 }
 
-function fileError(file: string, reason: string, hint?: string): ProviderError {
-  return new ProviderError(`${TYPE}: ${file}: ${reason}`, hint);
-}
-
 function readJson(file: string): unknown | undefined {
   let text: string | undefined;
   try {
     text = readSmallFile(file, MAX_FILE_BYTES);
   } catch (error) {
     const { message, code } = error as SmallFileError;
-    throw fileError(file, message, code ? "check the file's owner and mode: the kubelet runs credmux as its own user" : undefined);
+    throw fail(`${file}: ${message}`, code ? "check the file's owner and mode: the kubelet runs credmux as its own user" : undefined);
   }
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
-    throw fileError(file, `malformed JSON (${jsonSyntaxReason(error)})`);
+    throw fail(`${file}: malformed JSON (${jsonSyntaxReason(error)})`);
   }
 }
 
@@ -66,7 +63,7 @@ function jsonPath(parent: string, key: string, field?: string): string {
 
 /** Turns one file's parsed JSON into entries; `legacy` files are the bare map without `auths`. */
 export function dockerConfigEntries(file: string, document: unknown, legacy: boolean, env: Pick<ProviderEnv, "log" | "secrets">): DockerConfigFile {
-  if (!isObject(document)) throw fileError(file, `expected a JSON object at the top level, found ${Array.isArray(document) ? "a list" : typeof document}`);
+  if (!isObject(document)) throw fail(`${file}: expected a JSON object at the top level, found ${Array.isArray(document) ? "a list" : typeof document}`);
   let map: Record<string, unknown>;
   let parent: string;
   if (legacy) {
@@ -74,14 +71,14 @@ export function dockerConfigEntries(file: string, document: unknown, legacy: boo
     parent = "";
   } else {
     if (document.auths === undefined) return { file, entries: [] };
-    if (!isObject(document.auths)) throw fileError(file, `auths: expected an object of registry entries, found ${typeof document.auths}`);
+    if (!isObject(document.auths)) throw fail(`${file}: auths: expected an object of registry entries, found ${typeof document.auths}`);
     map = document.auths;
     parent = "auths";
   }
   const entries: DockerConfigFile["entries"] = [];
   for (const [key, value] of Object.entries(map)) {
     const at = jsonPath(parent, key);
-    if (!isObject(value)) throw fileError(file, `${at}: expected an object with auth or username/password`);
+    if (!isObject(value)) throw fail(`${file}: ${at}: expected an object with auth or username/password`);
     const credential = decodeEntry(file, at, value);
     if (value.identitytoken !== undefined || value.registrytoken !== undefined) {
       if (!credential || credential.username === "" || credential.username === "<token>") {
@@ -102,16 +99,16 @@ export function dockerConfigEntries(file: string, document: unknown, legacy: boo
 function decodeEntry(file: string, at: string, value: Record<string, unknown>): AuthEntry | undefined {
   for (const field of ["auth", "username", "password"] as const) {
     if (value[field] !== undefined && typeof value[field] !== "string") {
-      throw fileError(file, `${at}.${field}: expected a string, found ${value[field] === null ? "null" : typeof value[field]}`);
+      throw fail(`${file}: ${at}.${field}: expected a string, found ${value[field] === null ? "null" : typeof value[field]}`);
     }
   }
   const auth = value.auth as string | undefined;
   if (auth) {
     // As the kubelet's decodeDockerConfigFieldAuth: standard base64 of "user:password", split at the first colon.
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(auth)) throw fileError(file, `${at}.auth: expected base64 of "username:password", found characters outside base64`);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(auth)) throw fail(`${file}: ${at}.auth: expected base64 of "username:password", found characters outside base64`);
     const decoded = Buffer.from(auth, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
-    if (colon < 0) throw fileError(file, `${at}.auth: expected base64 of "username:password", found no ':' after decoding`);
+    if (colon < 0) throw fail(`${file}: ${at}.auth: expected base64 of "username:password", found no ':' after decoding`);
     return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1).replace(/\0+$/, "") };
   }
   if (value.username === undefined && value.password === undefined) return undefined;
@@ -125,7 +122,7 @@ function readConfiguredFiles(opts: Options, env: ProviderEnv): DockerConfigFile[
     for (const listed of opts.files) {
       const file = path.resolve(env.configDir, listed);
       const document = readJson(file);
-      if (document === undefined) throw fileError(file, "no such file", "the file is listed in the provider's files; create it or remove it from the list");
+      if (document === undefined) throw fail(`${file}: no such file`, "the file is listed in the provider's files; create it or remove it from the list");
       files.push(dockerConfigEntries(file, document, isLegacyFile(file, document), env));
     }
     return files;

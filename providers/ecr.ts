@@ -6,11 +6,12 @@
 // request reaches this provider: a request for another provider never pays for it.
 import * as z from "../src/schema.js";
 import { parseGoDuration } from "../src/duration.js";
-import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
+import { defineProvider, providerError, type ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 import { awsClientConfig, ENDPOINT_ENV, recordEndpoint, type ApiLocation, type AwsService, type CallSettings } from "./ecr-endpoints.js";
 import { ECR_DEFAULT_MATCH_IMAGES, ecrRegistryFromHost, registryHostOfImage, type EcrRegistryHost } from "./ecr-hosts.js";
 
 const TYPE = "ecr";
+const fail = providerError(TYPE);
 /** The session name STS records for every role credmux assumes (CloudTrail shows it). */
 const SESSION_NAME = "credmux";
 /** Service-account mode: where the pod's role is looked for unless roleAnnotations says otherwise, first found wins. */
@@ -165,7 +166,7 @@ class EcrApi {
     try {
       return await this.#client("ecr", location, NODE_IDENTITY).client.config.region();
     } catch (error) {
-      throw new ProviderError(`${TYPE}: ${host} is not an ECR registry host, and no AWS region is configured (${(error as Error).message})`,
+      throw fail(`${host} is not an ECR registry host, and no AWS region is configured (${(error as Error).message})`,
         "set the provider's region option, or AWS_REGION in the env of the kubelet's CredentialProviderConfig");
     }
   }
@@ -230,7 +231,7 @@ class EcrApi {
   }
 
   #credentials(call: Call, credentials: StsCredentials | undefined): AwsCredentials {
-    if (!credentials?.AccessKeyId || !credentials.SecretAccessKey) throw new ProviderError(`${TYPE}: ${call.operation}${call.subject} answered without credentials`);
+    if (!credentials?.AccessKeyId || !credentials.SecretAccessKey) throw fail(`${call.operation}${call.subject} answered without credentials`);
     this.#env.secrets.add(credentials.SecretAccessKey);
     this.#env.secrets.add(credentials.SessionToken);
     return {
@@ -245,33 +246,33 @@ class EcrApi {
   #failure(call: Call, identity: Identity, endpoint: string | undefined, error: unknown, signal: AbortSignal): ProviderError {
     const e = (error ?? {}) as { name?: string; message?: string; code?: string; $metadata?: { attempts?: number; httpStatusCode?: number }; $fault?: string };
     const at = endpoint ? ` at ${endpoint}` : "";
-    const what = `${TYPE}: ${call.operation}${call.subject}${at}`;
+    const what = `${call.operation}${call.subject}${at}`;
     const endpointVariable = ENDPOINT_ENV[call.service];
     const attempts = e.$metadata?.attempts ?? this.#settings.maxAttempts;
     const tries = `${attempts} attempt${attempts === 1 ? "" : "s"}`;
     const message = (e.message ?? String(error)).replace(/\s+/g, " ").trim();
     if (signal.aborted || e.name === "AbortError") {
-      return new ProviderError(`${what}: no answer before the deadline`, `the deadline is defaults.timeout; check that the node reaches the endpoint, or set ${endpointVariable}`, { cause: error });
+      return fail(`${what}: no answer before the deadline`, `the deadline is defaults.timeout; check that the node reaches the endpoint, or set ${endpointVariable}`, { cause: error });
     }
     if (e.name === "TimeoutError" || e.code === "ETIMEDOUT") {
-      return new ProviderError(`${what} timed out after ${tries} of ${formatMs(this.#settings.requestTimeoutMs)}`,
+      return fail(`${what} timed out after ${tries} of ${formatMs(this.#settings.requestTimeoutMs)}`,
         `check that the node reaches ${endpoint ?? "the endpoint"} (route, proxy, VPC endpoint), or set ${endpointVariable}; requestTimeout and maxAttempts are the provider's options`, { cause: error });
     }
     // The SDK's default chain found nothing (explicit credentials never fail here).
     if (e.name === "CredentialsProviderError" || /Could not load credentials/.test(message)) {
-      return new ProviderError(`${what}: no AWS credentials for the node (${message})`,
+      return fail(`${what}: no AWS credentials for the node (${message})`,
         "check the node's IAM role (instance profile), or pass AWS_* settings (AWS_PROFILE, AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, ...) in the env of the kubelet's CredentialProviderConfig", { cause: error });
     }
     if (e.name === "EndpointError") {
-      return new ProviderError(`${what}: no endpoint (${message})`,
+      return fail(`${what}: no endpoint (${message})`,
         `an endpoint_url from the AWS config file cannot be combined with a FIPS or dual-stack registry host; set ${endpointVariable} or the provider's endpoint option instead`, { cause: error });
     }
     const status = e.$metadata?.httpStatusCode;
     if (status !== undefined || e.$fault) {
       const answered = `${what} failed after ${tries}: ${e.name ?? "error"}${status ? ` (HTTP ${status})` : ""}: ${message}`;
-      return new ProviderError(answered, refusalHint(call, identity, e.name ?? "", status), { cause: error });
+      return fail(answered, refusalHint(call, identity, e.name ?? "", status), { cause: error });
     }
-    return new ProviderError(`${what}: cannot reach it (${e.code ?? e.name ?? "error"}: ${message})`,
+    return fail(`${what}: cannot reach it (${e.code ?? e.name ?? "error"}: ${message})`,
       `check the node's route, proxy or VPC endpoint to ${endpoint ?? "the endpoint"}, or set ${endpointVariable}`, { cause: error });
   }
 }
@@ -319,18 +320,18 @@ export function createEcrProvider(opts: Options, env: ProviderEnv, loadSdk: () =
         env.log.info("the service account names no role; using the node's credentials (fallback: node)", { annotations: roleAnnotations, image: request.image });
         return NODE_IDENTITY;
       }
-      throw new ProviderError(`${TYPE}: the service account has none of the role annotations ${keys}`,
+      throw fail(`the service account has none of the role annotations ${keys}`,
         "annotate the service account with the IAM role to assume (and list the key in the kubelet's tokenAttributes annotation keys), or set fallback: node");
     }
     const roleArn = annotations[key]!;
-    if (!ROLE_ARN.test(roleArn)) throw new ProviderError(`${TYPE}: the service account's annotation "${key}" is not an IAM role ARN: ${JSON.stringify(roleArn)}`);
+    if (!ROLE_ARN.test(roleArn)) throw fail(`the service account's annotation "${key}" is not an IAM role ARN: ${JSON.stringify(roleArn)}`);
     const credentials = await ecr.assumeRoleWithWebIdentity(roleArn, token, location, region, signal);
     return { credentials, describe: `role ${roleArn} (from the service account's ${key})` };
   };
 
   return async (request: CredentialRequest, signal: AbortSignal): Promise<ProviderResult> => {
     const host = registryHostOfImage(request.image);
-    if (!host) throw new ProviderError(`${TYPE}: cannot read a registry host from the image ${JSON.stringify(request.image)}`);
+    if (!host) throw fail(`cannot read a registry host from the image ${JSON.stringify(request.image)}`);
     const registry = ecrRegistryFromHost(host);
     // One for concurrent first requests too (the check command asks many images at once).
     api ??= Promise.resolve(loadSdk()).then((sdk) => new EcrApi(sdk, opts, settings, env));
@@ -351,12 +352,12 @@ export function createEcrProvider(opts: Options, env: ProviderEnv, loadSdk: () =
     }
     const subject = registry?.account ? ` for ${registry.account} in ${region}` : ` in ${region}`;
     const { call, data } = await ecr.authorizationToken(registry, location, identity, subject, signal);
-    const what = `${TYPE}: ${call.operation}${call.subject}`;
-    if (!data) throw new ProviderError(`${what} answered without authorization data`, `check the IAM permissions of ${identity.describe}`);
-    if (!data.authorizationToken) throw new ProviderError(`${what} answered without an authorization token`);
+    const what = `${call.operation}${call.subject}`;
+    if (!data) throw fail(`${what} answered without authorization data`, `check the IAM permissions of ${identity.describe}`);
+    if (!data.authorizationToken) throw fail(`${what} answered without an authorization token`);
     env.secrets.add(data.authorizationToken);
     const credential = decodeAuthorizationToken(data.authorizationToken);
-    if (!credential) throw new ProviderError(`${what} answered a token that is not base64 of "user:password"`);
+    if (!credential) throw fail(`${what} answered a token that is not base64 of "user:password"`);
     env.secrets.addCredential(credential.username, credential.password);
     return {
       // The image's registry host exactly, as the kubelet keys it (a mirror's host included).

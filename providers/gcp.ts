@@ -8,9 +8,10 @@
 import * as z from "../src/schema.js";
 import { httpJson, withRetries, HttpStatusError } from "../src/http-client.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
-import { defineProvider, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
+import { defineProvider, providerError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 
 const TYPE = "gcp";
+const fail = providerError(TYPE);
 /** The metadata server by address, as Google's client libraries do: no DNS lookup that could hang. */
 const DEFAULT_METADATA = "http://169.254.169.254/computeMetadata/v1";
 const DEFAULT_STS = "https://sts.googleapis.com/v1/token";
@@ -92,13 +93,13 @@ interface TokenAnswer {
   expires_in?: unknown;
 }
 
-/** An access token and its expiry, or a ProviderError naming the endpoint. */
+/** An access token and its expiry, or an error naming the endpoint. */
 function readToken(answer: TokenAnswer, what: string, now: number): { token: string; expiresAt: Date } {
   const token = answer.access_token;
   const expiresIn = typeof answer.expires_in === "string" ? Number(answer.expires_in) : answer.expires_in;
-  if (typeof token !== "string" || token === "") throw new ProviderError(`${TYPE}: ${what} answered without an access_token`);
+  if (typeof token !== "string" || token === "") throw fail(`${what} answered without an access_token`);
   if (typeof expiresIn !== "number" || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-    throw new ProviderError(`${TYPE}: ${what} answered without a positive expires_in`);
+    throw fail(`${what} answered without a positive expires_in`);
   }
   return { token, expiresAt: new Date(now + expiresIn * 1000) };
 }
@@ -124,9 +125,9 @@ async function metadataToken(opts: Options, env: ProviderEnv, signal: AbortSigna
     return answer;
   } catch (error) {
     if (error instanceof HttpStatusError && error.status === 404) {
-      throw new ProviderError(`${TYPE}: ${what} answered HTTP 404`, `check that the service account "${account}" is attached to this instance`);
+      throw fail(`${what} answered HTTP 404`, `check that the service account "${account}" is attached to this instance`);
     }
-    throw prefixed(error, "check that the node can reach the GCE metadata server, or set metadataEndpoint");
+    throw fail.withHint(error, "check that the node can reach the GCE metadata server, or set metadataEndpoint");
   }
 }
 
@@ -150,17 +151,8 @@ async function federatedToken(wi: WorkloadIdentity, subjectToken: string, env: P
     env.secrets.add(answer.token);
     return answer;
   } catch (error) {
-    throw prefixed(error, "check the workload identity pool's trust of the cluster's service-account issuer and the token audience");
+    throw fail.withHint(error, "check the workload identity pool's trust of the cluster's service-account issuer and the token audience");
   }
-}
-
-/** The error with the provider type in front of its reason, once. */
-function prefixed(error: unknown, hint: string): ProviderError {
-  if (error instanceof ProviderError) {
-    if (error.message.startsWith(`${TYPE}: `)) return error;
-    return new ProviderError(`${TYPE}: ${error.message}`, error.hint ?? hint, { cause: error });
-  }
-  return new ProviderError(`${TYPE}: ${(error as Error).message}`, hint, { cause: error });
 }
 
 export default defineProvider({
@@ -176,11 +168,11 @@ export default defineProvider({
       if (optedIn) {
         // Opted in means workload identity or nothing: never the node's broader identity instead.
         if (!opts.workloadIdentity) {
-          throw new ProviderError(`${TYPE}: the service account opts in to workload identity (${annotation}: "true") but the provider has no workloadIdentity settings`,
+          throw fail(`the service account opts in to workload identity (${annotation}: "true") but the provider has no workloadIdentity settings`,
             "add workloadIdentity (audience, or projectId and identityProvider) to the provider's config entry");
         }
         if (!request.serviceAccountToken) {
-          throw new ProviderError(`${TYPE}: the service account opts in to workload identity but the request carries no service-account token`,
+          throw fail(`the service account opts in to workload identity but the request carries no service-account token`,
             "give the provider's entry in the kubelet config tokenAttributes with the workload identity pool's audience");
         }
         credential = await federatedToken(opts.workloadIdentity, request.serviceAccountToken, env, signal);

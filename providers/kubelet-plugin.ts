@@ -8,9 +8,10 @@ import * as z from "../src/schema.js";
 import { childEnvironment, describeExit, lastLine, runChild } from "../src/child-process.js";
 import { parseGoDuration } from "../src/duration.js";
 import { API_GROUP, API_VERSIONS, type ApiVersion, type AuthEntry, type CacheKeyType } from "../src/protocol.js";
-import { defineProvider, ProviderError, type CredentialRequest, type ProviderResult } from "../src/provider.js";
+import { defineProvider, providerError, type CredentialRequest, type ProviderError, type ProviderResult } from "../src/provider.js";
 
 const TYPE = "kubelet-plugin";
+const fail = providerError(TYPE);
 const V1: ApiVersion = `${API_GROUP}/v1`;
 const CACHE_KEY_TYPES: readonly CacheKeyType[] = ["Image", "Registry", "Global"];
 const RESPONSE_FIELDS = new Set(["kind", "apiVersion", "cacheKeyType", "cacheDuration", "auth"]);
@@ -30,45 +31,45 @@ export function encodePluginRequest(request: CredentialRequest, apiVersion: ApiV
 
 /** Decodes the plugin's stdout as the kubelet does (protocol 1.8): same apiVersion, known fields only, a valid cacheKeyType. */
 export function decodePluginResponse(stdout: string, apiVersion: ApiVersion, what: string): ProviderResult {
-  const fail = (reason: string) => new ProviderError(`${what}: ${reason}`, "the kubelet would reject this response too; check the plugin's version and apiVersion");
+  const rejected = (reason: string) => fail(`${what}: ${reason}`, "the kubelet would reject this response too; check the plugin's version and apiVersion");
   let parsed: unknown;
   try {
     parsed = JSON.parse(stdout);
   } catch {
-    throw fail(stdout.trim() === "" ? "printed nothing on stdout" : `printed ${stdout.length} characters on stdout that are not one JSON document`);
+    throw rejected(stdout.trim() === "" ? "printed nothing on stdout" : `printed ${stdout.length} characters on stdout that are not one JSON document`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw fail("printed JSON that is not an object");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw rejected("printed JSON that is not an object");
   const body = parsed as Record<string, unknown>;
   const unknown = Object.keys(body).filter((key) => !RESPONSE_FIELDS.has(key));
-  if (unknown.length > 0) throw fail(`response has unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
-  if (body.kind !== "CredentialProviderResponse") throw fail(`response kind is ${JSON.stringify(body.kind ?? null)}, expected "CredentialProviderResponse"`);
-  if (body.apiVersion !== apiVersion) throw fail(`response apiVersion is ${JSON.stringify(body.apiVersion ?? null)}, expected ${JSON.stringify(apiVersion)} as configured`);
+  if (unknown.length > 0) throw rejected(`response has unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
+  if (body.kind !== "CredentialProviderResponse") throw rejected(`response kind is ${JSON.stringify(body.kind ?? null)}, expected "CredentialProviderResponse"`);
+  if (body.apiVersion !== apiVersion) throw rejected(`response apiVersion is ${JSON.stringify(body.apiVersion ?? null)}, expected ${JSON.stringify(apiVersion)} as configured`);
   if (!CACHE_KEY_TYPES.includes(body.cacheKeyType as CacheKeyType)) {
-    throw fail(`response cacheKeyType is ${JSON.stringify(body.cacheKeyType ?? null)}, expected one of ${CACHE_KEY_TYPES.join(", ")}`);
+    throw rejected(`response cacheKeyType is ${JSON.stringify(body.cacheKeyType ?? null)}, expected one of ${CACHE_KEY_TYPES.join(", ")}`);
   }
   const result: ProviderResult = { auth: {}, cacheKeyType: body.cacheKeyType as CacheKeyType };
   if (body.cacheDuration !== undefined && body.cacheDuration !== null) {
     const ms = typeof body.cacheDuration === "string" ? parseGoDuration(body.cacheDuration) : undefined;
-    if (ms === undefined) throw fail(`response cacheDuration ${JSON.stringify(body.cacheDuration)} is not a Go duration string`);
+    if (ms === undefined) throw rejected(`response cacheDuration ${JSON.stringify(body.cacheDuration)} is not a Go duration string`);
     result.cacheDurationMs = Math.max(0, ms);
   }
   if (body.auth !== undefined && body.auth !== null) {
-    if (typeof body.auth !== "object" || Array.isArray(body.auth)) throw fail("response auth is not an object");
+    if (typeof body.auth !== "object" || Array.isArray(body.auth)) throw rejected("response auth is not an object");
     for (const [key, entry] of Object.entries(body.auth as Record<string, unknown>)) {
-      result.auth[key] = decodeAuthEntry(key, entry, fail);
+      result.auth[key] = decodeAuthEntry(key, entry, rejected);
     }
   }
   return result;
 }
 
-function decodeAuthEntry(key: string, entry: unknown, fail: (reason: string) => ProviderError): AuthEntry {
+function decodeAuthEntry(key: string, entry: unknown, rejected: (reason: string) => ProviderError): AuthEntry {
   const at = `response auth[${JSON.stringify(key)}]`;
-  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw fail(`${at} is not an object`);
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw rejected(`${at} is not an object`);
   const fields = entry as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((field) => field !== "username" && field !== "password");
-  if (unknown.length > 0) throw fail(`${at} has unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
+  if (unknown.length > 0) throw rejected(`${at} has unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
   for (const field of ["username", "password"] as const) {
-    if (fields[field] !== undefined && typeof fields[field] !== "string") throw fail(`${at}.${field} is not a string`);
+    if (fields[field] !== undefined && typeof fields[field] !== "string") throw rejected(`${at}.${field} is not a string`);
   }
   return { username: (fields.username as string | undefined) ?? "", password: (fields.password as string | undefined) ?? "" };
 }
@@ -98,7 +99,7 @@ export default defineProvider({
   create(opts, env) {
     const command = opts.command.includes("/") ? path.resolve(env.configDir, opts.command) : opts.command;
     const apiVersion = opts.apiVersion ?? V1;
-    const what = `${TYPE}: ${command}`;
+    const what = command;
     const defaultCacheDurationMs = opts.defaultCacheDuration === undefined ? undefined : parseGoDuration(opts.defaultCacheDuration)!;
     return async (request, signal) => {
       if (request.serviceAccountToken && apiVersion !== V1) {
@@ -109,7 +110,7 @@ export default defineProvider({
       if (run.status !== 0) {
         // The kubelet appends the plugin's stderr to its error the same way; credmux masks known secrets in it.
         const message = lastLine(run.stderr, env.secrets);
-        throw new ProviderError(`${what} ${describeExit(run)} for ${request.image}${message ? `: ${message}` : ""}`,
+        throw fail(`${what} ${describeExit(run)} for ${request.image}${message ? `: ${message}` : ""}`,
           "run the plugin by hand with the same request to see why");
       }
       const result = decodePluginResponse(run.stdout, apiVersion, what);

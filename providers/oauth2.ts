@@ -9,10 +9,11 @@ import * as z from "../src/schema.js";
 import { httpJson, HttpStatusError, withRetries } from "../src/http-client.js";
 import { jwtExpiry } from "../src/jwt.js";
 import { optionRule } from "../src/option-rule.js";
-import { defineProvider, ProviderError, type ProviderEnv } from "../src/provider.js";
+import { defineProvider, providerError, type ProviderEnv } from "../src/provider.js";
 import { readSecretFile } from "../src/secret-file.js";
 
 const TYPE = "oauth2";
+const fail = providerError(TYPE);
 
 /** RFC 8693's grant_type value. */
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -109,13 +110,13 @@ export default defineProvider({
     const secretFile = resolve(opts.clientSecretFile);
     const subjectTokenFile = resolve(opts.subjectTokenFile);
     const caFile = resolve(opts.caFile);
-    const what = `${TYPE}: token endpoint ${safeUrl(opts.tokenUrl)}`;
+    const what = `token endpoint ${safeUrl(opts.tokenUrl)}`;
     return async (request, signal) => {
       let subjectToken: string | undefined;
       if (opts.grant === "token_exchange") {
-        subjectToken = subjectTokenFile ? readSecretFile(TYPE, "subjectTokenFile", subjectTokenFile) : request.serviceAccountToken;
+        subjectToken = subjectTokenFile ? readSecretFile(fail, "subjectTokenFile", subjectTokenFile) : request.serviceAccountToken;
         if (subjectToken === undefined) {
-          throw new ProviderError(`${TYPE}: grant token_exchange has no subject token: the request carries no service-account token and subjectTokenFile is not set`,
+          throw fail(`grant token_exchange has no subject token: the request carries no service-account token and subjectTokenFile is not set`,
             "give this provider tokenAttributes (and the kubelet's config the same) so that the kubelet sends the pod's service-account token, or set subjectTokenFile");
         }
         env.secrets.add(subjectToken);
@@ -123,7 +124,7 @@ export default defineProvider({
       const form = tokenRequestForm(opts, subjectToken);
       const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
       if (opts.clientId !== undefined) {
-        const secret = secretFile ? readSecretFile(TYPE, "clientSecretFile", secretFile) : undefined;
+        const secret = secretFile ? readSecretFile(fail, "clientSecretFile", secretFile) : undefined;
         // The secret set masks the forms sent below too: the Basic header's base64 and the form body's encoding.
         if (secret !== undefined) env.secrets.addCredential(opts.clientId, secret);
         if ((opts.clientAuth ?? "basic") === "basic" && secret !== undefined) {
@@ -150,17 +151,17 @@ async function post(what: string, url: string, form: URLSearchParams, headers: R
     if (error instanceof HttpStatusError && !error.retryable) {
       const code = (error.json as { error?: unknown } | undefined)?.error;
       const hint = typeof code === "string" ? ERROR_HINTS[code] : undefined;
-      if (hint) throw new ProviderError(error.message, hint, { cause: error });
+      if (hint) throw fail(error.message, hint, { cause: error });
     }
     throw error;
   }
 }
 
 function toResult(answer: TokenAnswer, opts: Options, registry: string, what: string, env: ProviderEnv) {
-  if (typeof answer !== "object" || answer === null || Array.isArray(answer)) throw new ProviderError(`${what} answered JSON that is not an object`);
+  if (typeof answer !== "object" || answer === null || Array.isArray(answer)) throw fail(`${what} answered JSON that is not an object`);
   const token = answer.access_token;
   if (typeof token !== "string" || token === "") {
-    throw new ProviderError(`${what} answered without an access_token`, "the endpoint answered 2xx but gave no token; check grant and the endpoint's logs");
+    throw fail(`${what} answered without an access_token`, "the endpoint answered 2xx but gave no token; check grant and the endpoint's logs");
   }
   env.secrets.addCredential(opts.username, token);
   let expiresAt: Date | undefined;
@@ -168,7 +169,7 @@ function toResult(answer: TokenAnswer, opts: Options, registry: string, what: st
   if (typeof expiresIn === "number" && Number.isFinite(expiresIn) && expiresIn > 0) {
     expiresAt = new Date(env.now() + expiresIn * 1000);
   } else if (answer.expires_in !== undefined) {
-    throw new ProviderError(`${what} answered an expires_in that is not a positive number of seconds`);
+    throw fail(`${what} answered an expires_in that is not a positive number of seconds`);
   } else {
     // RFC 6749 makes expires_in optional; a JWT access token still says when it ends.
     expiresAt = jwtExpiry(token);

@@ -6,10 +6,11 @@ import path from "node:path";
 import * as z from "../src/schema.js";
 import { jwtExpiry } from "../src/jwt.js";
 import { optionRule } from "../src/option-rule.js";
-import { defineProvider, ProviderError } from "../src/provider.js";
+import { defineProvider, providerError } from "../src/provider.js";
 import { readSecretFile } from "../src/secret-file.js";
 
 const TYPE = "token";
+const fail = providerError(TYPE);
 
 export default defineProvider({
   type: TYPE,
@@ -29,11 +30,11 @@ export default defineProvider({
     const file = opts.secretFile === undefined ? undefined : path.resolve(env.configDir, opts.secretFile);
     const source = file === undefined ? `environment variable ${opts.secretEnv}` : `secretFile ${file}`;
     return async (request) => {
-      const secret = file === undefined ? secretFromEnv(opts.secretEnv!, env.env) : readSecretFile(TYPE, "secretFile", file);
+      const secret = file === undefined ? secretFromEnv(opts.secretEnv!, env.env) : readSecretFile(fail, "secretFile", file);
       env.secrets.addCredential(opts.username, secret);
       const expiresAt = jwtExpiry(secret);
       if (expiresAt && expiresAt.getTime() <= env.now()) {
-        throw new ProviderError(`${TYPE}: the JWT in ${source} expired at ${expiresAt.toISOString()}`, "check whatever rotates this token");
+        throw fail(`the JWT in ${source} expired at ${expiresAt.toISOString()}`, "check whatever rotates this token");
       }
       return { auth: { [request.registry]: { username: opts.username, password: secret } }, ...(expiresAt ? { expiresAt } : {}) };
     };
@@ -42,8 +43,8 @@ export default defineProvider({
 
 function secretFromEnv(name: string, environment: Readonly<Record<string, string | undefined>>): string {
   const value = environment[name];
-  if (value === undefined) throw new ProviderError(`${TYPE}: environment variable ${name} is not set`, "set it in the kubelet's environment (a systemd drop-in), or use secretFile");
+  if (value === undefined) throw fail(`environment variable ${name} is not set`, "set it in the kubelet's environment (a systemd drop-in), or use secretFile");
   const secret = value.trim();
-  if (secret === "") throw new ProviderError(`${TYPE}: environment variable ${name} is empty`, "it must hold the registry token itself");
+  if (secret === "") throw fail(`environment variable ${name} is empty`, "it must hold the registry token itself");
   return secret;
 }

@@ -18,7 +18,7 @@ export interface ChildRun {
   /** Written to the child's stdin, which is then closed. */
   stdin: string;
   signal: AbortSignal;
-  /** What the program is, for messages: "credential-helper: docker-credential-ecr-login". */
+  /** What the program is, for messages: "docker-credential-ecr-login (from credsStore of /root/.docker/config.json)". */
   what: string;
   /** The child is killed, and the run fails, beyond this many bytes of stdout (default 1 MiB). */
   maxStdoutBytes?: number;

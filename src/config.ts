@@ -327,10 +327,13 @@ async function validateConfig(document: unknown, absolute: string, shown: string
   }
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) {
+    // Each problem keeps its own hint beside it: hints gathered at the end of the line no longer say which problem they fix.
     const prefix = `config ${shown}: `;
-    const reasons = problems.map((problem) => (problem.message.startsWith(prefix) ? problem.message.slice(prefix.length) : problem.message));
-    const hints = [...new Set(problems.map((problem) => problem.hint).filter((hint): hint is string => hint !== undefined))];
-    throw configError(shown, reasons.join("; "), hints.length > 0 ? hints.join("; ") : undefined);
+    const reasons = problems.map((problem) => {
+      const reason = problem.message.startsWith(prefix) ? problem.message.slice(prefix.length) : problem.message;
+      return problem.hint === undefined ? reason : `${reason} (${problem.hint})`;
+    });
+    throw configError(shown, reasons.join("; "));
   }
   return finishConfig(file, providers, absolute, shown);
 }
@@ -461,7 +464,8 @@ export function describeIssues(issues: ReadonlyArray<SchemaIssue>, prefix: Prope
 function describeIssue(issue: SchemaIssue, prefix: PropertyKey[], document: unknown, fieldsAt: (path: PropertyKey[]) => readonly string[]): string {
   const fullPath = [...prefix, ...issue.path];
   const where = fullPath.length ? formatPath(fullPath, document) : "top level";
-  const found = describeValue(issue.input);
+  // An empty YAML file is a null document.
+  const found = fullPath.length === 0 && issue.input === null ? "an empty document" : describeValue(issue.input);
   switch (issue.code) {
     case "invalid_type":
       return issue.input === undefined
@@ -474,19 +478,47 @@ function describeIssue(issue: SchemaIssue, prefix: PropertyKey[], document: unkn
         return `"${k}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`;
       }).join(", ")}`;
     }
-    case "invalid_value":
-      return `${where}: expected ${issue.values!.length === 1 ? JSON.stringify(issue.values![0]) : `one of ${issue.values!.map((v) => JSON.stringify(v)).join(", ")}`}, found ${found}`;
-    case "too_small":
+    case "invalid_value": {
+      const expected = issue.values!.length === 1 ? JSON.stringify(issue.values![0]) : `one of ${issue.values!.map((v) => JSON.stringify(v)).join(", ")}`;
+      return issue.input === undefined ? `${where}: missing, expected ${expected}` : `${where}: expected ${expected}, found ${found}`;
+    }
+    case "too_small": {
+      const { minimum } = issue as { minimum?: number };
       return Array.isArray(issue.input)
-        ? `${where}: expected at least ${(issue as { minimum?: number }).minimum} item(s), found an empty list`
+        ? `${where}: expected at least ${minimum} item${minimum === 1 ? "" : "s"}, found ${issue.input.length === 0 ? "an empty list" : found}`
         : typeof issue.input === "string"
           ? `${where}: expected a non-empty string, found an empty one`
-          : `${where}: expected at least ${(issue as { minimum?: number }).minimum}, found ${found}`;
+          : `${where}: expected at least ${minimum}, found ${found}`;
+    }
+    case "too_big": {
+      const { maximum } = issue as { maximum?: number };
+      const unit = Array.isArray(issue.input) ? " items" : typeof issue.input === "string" ? " characters" : "";
+      return `${where}: expected at most ${maximum}${unit}, found ${found}`;
+    }
     case "invalid_format":
       return `${where}: ${issue.message === "Invalid input" ? "has the wrong format" : issue.message}, found ${found}`;
+    case "invalid_key": {
+      // The key is in the path already; what was wrong with it is the nested issue's message.
+      const reason = (issue as { issues?: ReadonlyArray<SchemaIssue> }).issues?.[0]?.message;
+      return `${where}: ${reason === undefined || reason === "Invalid input" ? "not a valid key" : `${reason} as the key`}`;
+    }
+    case "invalid_union": {
+      // Each alternative's first issue; when every one is about the type, the types are what was expected.
+      const alternatives = ((issue as { errors?: ReadonlyArray<ReadonlyArray<SchemaIssue>> }).errors ?? []).map((issues) => issues[0]);
+      if (alternatives.length > 0 && alternatives.every((first) => first?.code === "invalid_type" && first.path.length === 0)) {
+        const expected = alternatives.map((first) => article(first!.expected)).join(" or ");
+        return issue.input === undefined ? `${where}: missing, expected ${expected}` : `${where}: expected ${expected}, found ${found}`;
+      }
+      return `${where}: invalid value, found ${found}`;
+    }
     default:
-      return `${where}: ${issue.message === "Invalid input" ? "invalid value" : issue.message}${issue.input !== undefined ? `, found ${found}` : ""}`;
+      // An object's rule ("credential servicePrincipal needs clientId, ...") says what is wrong; "found an object" would add nothing.
+      return `${where}: ${issue.message === "Invalid input" ? "invalid value" : issue.message}${issue.input !== undefined && !isPlainObject(issue.input) ? `, found ${found}` : ""}`;
   }
+}
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function article(expected: string | undefined): string {

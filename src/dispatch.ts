@@ -46,6 +46,7 @@ export interface ProviderOutcome {
   /** The normalised keys kept for this image and their credentials, in the provider's order. */
   credentials: Array<[key: string, credential: AuthEntry]>;
   dropped: DroppedKey[];
+  /** The failure as printed (`provider NAME (TYPE): REASON`); its cause is what the provider threw. */
   error?: CredmuxError;
   lifetimeMs?: number;
   /** Where the answer came from. */
@@ -234,13 +235,19 @@ function checkResult(result: ProviderResult, provider: ProviderConfig): void {
   if (result.cacheKeyType !== undefined && !["Image", "Registry", "Global"].includes(result.cacheKeyType)) throw bad(`cacheKeyType "${String(result.cacheKeyType)}"`);
 }
 
+/** How every message names a configured provider: "azure (acr)", or "ecr" when the name is the type. */
+export function providerLabel(provider: Pick<ProviderConfig, "name" | "type">): string {
+  return provider.name === provider.type ? provider.name : `${provider.name} (${provider.type})`;
+}
+
+/** The provider's failure as the operator reads it: `provider azure (acr): REASON`, its hint kept; the cause is what the provider threw. */
 function providerFailure(provider: ProviderConfig, error: unknown): CredmuxError {
   // Not folded to one line here: the line is folded when printed, after masking, so that a secret
   // holding a newline is still found.
   const reason = error instanceof CredmuxError ? error.message
     : error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
   const hint = error instanceof CredmuxError ? error.hint : undefined;
-  return new CredmuxError("provider", `provider ${provider.name}: ${reason}`, hint, { cause: error });
+  return new CredmuxError("provider", `provider ${providerLabel(provider)}: ${reason}`, hint, { cause: error });
 }
 
 function emptyResponse(request: KubeletRequest): KubeletResponse {

@@ -101,10 +101,40 @@ export function defineProvider<Schema extends OptionsSchema<unknown>>(definition
   return definition;
 }
 
-/** A provider failure: the reason, and what the operator should check. */
+/** A provider failure: the reason, and what the operator should check. The core puts the provider's name and type in front. */
 export class ProviderError extends CredmuxError {
-  constructor(reason: string, hint?: string, options?: { cause?: unknown }) {
-    super("provider", reason, hint, options);
+  /** The type of the provider whose factory made it; absent for errors of shared helpers (http, child processes) passed on as they are. */
+  readonly providerType: string | undefined;
+
+  constructor(reason: string, hint?: string, options?: { cause?: unknown; providerType?: string }) {
+    super("provider", reason, hint, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ProviderError";
+    this.providerType = options?.providerType;
   }
+}
+
+/** Makes one provider type's errors: `fail(reason, hint?)`, and `fail.withHint(error, hint)` for a step's failures. */
+export interface ProviderErrorFactory {
+  (reason: string, hint?: string, options?: { cause?: unknown }): ProviderError;
+  /**
+   * Anything a step threw, as this provider's error: the step's helpers (http, files) know what
+   * failed, the provider knows what the operator should check, so one of their errors without a
+   * hint gets `hint`. The provider's own errors pass as they are, with or without a hint.
+   */
+  withHint(error: unknown, hint: string): ProviderError;
+}
+
+/**
+ * The one way a provider builds its errors (`const fail = providerError(TYPE)`): the reason says
+ * what failed, without the provider's name or type, which the core puts in front of it once
+ * (`provider azure (acr): REASON (HINT)`, src/dispatch.ts).
+ */
+export function providerError(type: string): ProviderErrorFactory {
+  const fail = (reason: string, hint?: string, options?: { cause?: unknown }) => new ProviderError(reason, hint, { ...options, providerType: type });
+  return Object.assign(fail, {
+    withHint(error: unknown, hint: string): ProviderError {
+      if (error instanceof ProviderError && (error.providerType === type || error.hint !== undefined)) return error;
+      return fail(error instanceof Error ? error.message : String(error), hint, { cause: error });
+    },
+  });
 }

@@ -86,7 +86,7 @@ test("user-assigned managed identity by client id or resource id; an unknown one
   const unknown = await exec(server, "myregistry.azurecr.io/app", { clientId: "99999999-0000-0000-0000-000000000000" });
   assert.equal(unknown.status, 1);
   assert.equal(unknown.stdout, "");
-  assert.match(unknown.human, /^credmux: provider azure: acr: managed identity endpoint http:\/\/127\.0\.0\.1:\d+\/metadata\/identity\/oauth2\/token answered HTTP 400: invalid_request: Identity not found \(check that the node has a managed identity/);
+  assert.match(unknown.human, /^credmux: provider azure \(acr\): managed identity endpoint http:\/\/127\.0\.0\.1:\d+\/metadata\/identity\/oauth2\/token answered HTTP 400: invalid_request: Identity not found \(check that the node has a managed identity/);
 });
 
 test("service principal: the secret file (relative to the config) buys an Entra token; the secret itself is never the registry password", async () => {
@@ -107,11 +107,11 @@ test("service principal: the secret file (relative to the config) buys an Entra 
   fs.writeFileSync(path.join(dir, "sp-secret"), "wrong-secret-value");
   const wrong = await exec(server, "myregistry.azurecr.cn/app", entry, {}, {}, dir);
   assert.equal(wrong.status, 1);
-  assert.match(wrong.stderr, /acr: Entra token endpoint http:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+\/oauth2\/v2\.0\/token answered HTTP 401: invalid_client: AADSTS7000215: Invalid client secret provided\. \(check the service principal's client id, tenant id and secret\)/);
+  assert.match(wrong.stderr, /provider azure \(acr\): Entra token endpoint http:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+\/oauth2\/v2\.0\/token answered HTTP 401: invalid_client: AADSTS7000215: Invalid client secret provided\. \(check the service principal's client id, tenant id and secret\)/);
   assert.ok(!wrong.stderr.includes("wrong-secret-value"));
   const missing = await exec(server, "myregistry.azurecr.cn/app", { ...entry, clientSecretFile: "no-such-file" }, {}, {}, dir);
   assert.equal(missing.status, 1);
-  assert.match(missing.stderr, /acr: cannot read the client secret file \S+no-such-file \(ENOENT\)/);
+  assert.match(missing.stderr, /provider azure \(acr\): cannot read the client secret file \S+no-such-file \(ENOENT\)/);
 });
 
 test("workload identity: the kubelet's service-account token is the client assertion, client and tenant from the annotations", async () => {
@@ -134,7 +134,7 @@ test("workload identity: the kubelet's service-account token is the client asser
   // Missing annotation: the upstream plugin's words.
   const missing = await exec(server, "myregistry.azurecr.io/app", { tokenAttributes: TOKEN_ATTRIBUTES }, {}, { serviceAccountToken: SA_TOKEN, serviceAccountAnnotations: { "kubernetes.azure.com/acr-tenant-id": server.tenant } });
   assert.equal(missing.status, 1);
-  assert.match(missing.human, /^credmux: provider azure: acr: client id annotation kubernetes\.azure\.com\/acr-client-id is not found or the value is empty \(/);
+  assert.match(missing.human, /^credmux: provider azure \(acr\): client id annotation kubernetes\.azure\.com\/acr-client-id is not found or the value is empty \(/);
 
   // Configured annotation keys and defaults.
   const custom = await exec(server, "myregistry.azurecr.io/app", {
@@ -167,7 +167,7 @@ test("a host that is not an ACR login server gets no token: spoofed names, and a
   const server = await startAzureServer();
   const spoof = await exec(server, "foo.azurecr.io.example/app", { matchImages: ["*.azurecr.io.example"] });
   assert.equal(spoof.status, 1);
-  assert.match(spoof.human, /^credmux: provider azure: acr: foo\.azurecr\.io\.example is not an Azure Container Registry login server \(list only ACR login servers in matchImages/);
+  assert.match(spoof.human, /^credmux: provider azure \(acr\): foo\.azurecr\.io\.example is not an Azure Container Registry login server \(list only ACR login servers in matchImages/);
   assert.equal(server.requests.length, 0, "no token was even asked for");
 
   // A custom cloud's suffix is served once configured.
@@ -178,16 +178,16 @@ test("a host that is not an ACR login server gets no token: spoofed names, and a
   server.requests.length = 0;
   const realm = await exec(server, "myregistry.azurecr.io/app");
   assert.equal(realm.status, 1);
-  assert.match(realm.stderr, /acr: registry myregistry\.azurecr\.io named https:\/\/attacker\.example as its token realm, which is neither the registry nor an ACR login server; refused to send it a token/);
+  assert.match(realm.stderr, /provider azure \(acr\): registry myregistry\.azurecr\.io named https:\/\/attacker\.example as its token realm, which is neither the registry nor an ACR login server; refused to send it a token/);
   assert.ok(!server.requests.some((r) => r.path === "/oauth2/exchange"));
 });
 
 test("refusing endpoints are errors naming them: IMDS, Entra, the challenge, the exchange; 503 after bounded retries", async () => {
   const server = await startAzureServer();
   const cases: Array<[keyof AzureServer["modes"], RegExp]> = [
-    ["imds", /acr: managed identity endpoint \S+ answered HTTP 400: invalid_request: Identity not found/],
-    ["challenge", /acr: registry myregistry\.azurecr\.io \(http:\/\/127\.0\.0\.1:\d+\/myregistry\.azurecr\.io\/v2\/\) did not issue a valid Azure AD challenge \(HTTP 404, no single WWW-Authenticate header\) \(check that the host is an Azure Container Registry login server\)/],
-    ["exchange", /acr: ACR token exchange http:\/\/127\.0\.0\.1:\d+\/oauth2\/exchange answered HTTP 401 \(check that the managed identity has a pull role \(AcrPull\) on myregistry\.azurecr\.io\)/],
+    ["imds", /provider azure \(acr\): managed identity endpoint \S+ answered HTTP 400: invalid_request: Identity not found/],
+    ["challenge", /provider azure \(acr\): registry myregistry\.azurecr\.io \(http:\/\/127\.0\.0\.1:\d+\/myregistry\.azurecr\.io\/v2\/\) did not issue a valid Azure AD challenge \(HTTP 404, no single WWW-Authenticate header\) \(check that the host is an Azure Container Registry login server\)/],
+    ["exchange", /provider azure \(acr\): ACR token exchange http:\/\/127\.0\.0\.1:\d+\/oauth2\/exchange answered HTTP 401 \(check that the managed identity has a pull role \(AcrPull\) on myregistry\.azurecr\.io\)/],
   ];
   for (const [endpoint, expected] of cases) {
     server.modes[endpoint] = "refuse";
@@ -213,7 +213,7 @@ test("a hanging IMDS, registry or exchange fails at the deadline", async () => {
     assert.equal(run.status, 1, endpoint);
     assert.equal(run.stdout, "");
     // The provider names the endpoint that hung (the dispatcher's own line only if it says nothing).
-    assert.match(run.human, /^credmux: provider azure: acr: .*http:\/\/127\.0\.0\.1:\d+\/\S+: no answer before the deadline/);
+    assert.match(run.human, /^credmux: provider azure \(acr\): .*http:\/\/127\.0\.0\.1:\d+\/\S+: no answer before the deadline/);
     server.modes[endpoint] = "ok";
   }
 });
@@ -221,11 +221,11 @@ test("a hanging IMDS, registry or exchange fails at the deadline", async () => {
 test("malformed or incomplete answers are errors", async () => {
   const server = await startAzureServer();
   const cases: Array<[keyof AzureServer["modes"], "malformed" | "incomplete", RegExp]> = [
-    ["imds", "malformed", /acr: managed identity endpoint \S+ answered HTTP 200 with something other than JSON \(text\/html\)/],
-    ["imds", "incomplete", /acr: managed identity endpoint \S+ answered without an access_token/],
-    ["challenge", "incomplete", /acr: registry myregistry\.azurecr\.io \(\S+\): WWW-Authenticate has no realm/],
-    ["exchange", "malformed", /acr: ACR token exchange \S+ answered HTTP 200 with something other than JSON/],
-    ["exchange", "incomplete", /acr: ACR token exchange \S+ answered without a refresh_token/],
+    ["imds", "malformed", /provider azure \(acr\): managed identity endpoint \S+ answered HTTP 200 with something other than JSON \(text\/html\)/],
+    ["imds", "incomplete", /provider azure \(acr\): managed identity endpoint \S+ answered without an access_token/],
+    ["challenge", "incomplete", /provider azure \(acr\): registry myregistry\.azurecr\.io \(\S+\): WWW-Authenticate has no realm/],
+    ["exchange", "malformed", /provider azure \(acr\): ACR token exchange \S+ answered HTTP 200 with something other than JSON/],
+    ["exchange", "incomplete", /provider azure \(acr\): ACR token exchange \S+ answered without a refresh_token/],
   ];
   for (const [endpoint, mode, expected] of cases) {
     server.modes[endpoint] = mode;

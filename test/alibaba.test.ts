@@ -96,7 +96,7 @@ test("Enterprise Edition: the instance id by name through ListInstance (the exac
 
   const unknown = await exec(server, `nosuch-registry.cn-hangzhou.cr.aliyuncs.com/ns/app`, accessKey(server, dir), {}, {}, dir);
   assert.equal(unknown.status, 1);
-  assert.match(unknown.human, /^credmux: provider aliyun: alibaba: no Enterprise Edition instance named "nosuch" in cn-hangzhou for access key LTAI5tExampleKeyId \(check the instance name/);
+  assert.match(unknown.human, /^credmux: provider aliyun \(alibaba\): no Enterprise Edition instance named "nosuch" in cn-hangzhou for access key LTAI5tExampleKeyId \(check the instance name/);
 });
 
 test("the ECS RAM role: metadata session token (hardened mode), the listed role, its STS keys signing with the security token", async () => {
@@ -125,7 +125,7 @@ test("the ECS RAM role: metadata session token (hardened mode), the listed role,
 
   const wrongRole = await exec(server, `${PERSONAL}/team/app`, { ecsRoleName: "NoSuchRole" });
   assert.equal(wrongRole.status, 1);
-  assert.match(wrongRole.stderr, /alibaba: ECS metadata server http:\/\/127\.0\.0\.1:\d+\/latest\/meta-data\/ram\/security-credentials\/NoSuchRole answered HTTP 404 with something other than JSON \(text\/html\) \(check that the instance has a RAM role/);
+  assert.match(wrongRole.stderr, /provider aliyun \(alibaba\): ECS metadata server http:\/\/127\.0\.0\.1:\d+\/latest\/meta-data\/ram\/security-credentials\/NoSuchRole answered HTTP 404 with something other than JSON \(text\/html\) \(check that the instance has a RAM role/);
 });
 
 test("RRSA with a token file: anonymous AssumeRoleWithOIDC (query and form fields), then the API signed with the role's keys", async () => {
@@ -154,7 +154,7 @@ test("RRSA with a token file: anonymous AssumeRoleWithOIDC (query and form field
   server.oidc.tokens.clear();
   const untrusted = await exec(server, `${PERSONAL}/team/app`, entry, {}, {}, dir);
   assert.equal(untrusted.status, 1);
-  assert.match(untrusted.stderr, /alibaba: STS AssumeRoleWithOIDC http:\/\/127\.0\.0\.1:\d+ answered HTTP 400: InvalidParameter\.OIDCToken\.Invalid: The OIDC token is invalid\. \(check the RAM role's trust policy/);
+  assert.match(untrusted.stderr, /provider aliyun \(alibaba\): STS AssumeRoleWithOIDC http:\/\/127\.0\.0\.1:\d+ answered HTTP 400: InvalidParameter\.OIDCToken\.Invalid: The OIDC token is invalid\. \(check the RAM role's trust policy/);
   assert.ok(!untrusted.stderr.includes(OIDC_TOKEN));
 });
 
@@ -185,7 +185,7 @@ test("signatures are checked: a wrong secret or an unknown key is the API's erro
   const dir = tempDir();
   const wrong = await exec(server, `${PERSONAL}/team/app`, accessKey(server, dir, "not-the-secret"), {}, {}, dir);
   assert.equal(wrong.status, 1);
-  assert.match(wrong.human, /^credmux: provider aliyun: alibaba: cr GetAuthorizationToken \(2016-06-07\) at http:\/\/127\.0\.0\.1:\d+ answered HTTP 400: SignatureDoesNotMatch: SignatureDoesNotMatch \(check that access key LTAI5tExampleKeyId may call cr:GetAuthorizationToken\)/);
+  assert.match(wrong.human, /^credmux: provider aliyun \(alibaba\): cr GetAuthorizationToken \(2016-06-07\) at http:\/\/127\.0\.0\.1:\d+ answered HTTP 400: SignatureDoesNotMatch: SignatureDoesNotMatch \(check that access key LTAI5tExampleKeyId may call cr:GetAuthorizationToken\)/);
   assert.equal(apiCalls(server)[0]!.verified, false);
   const unknown = await exec(server, `${PERSONAL}/team/app`, { accessKeyId: "LTAIunknown", accessKeySecretFile: "ak-secret" }, {}, {}, dir);
   assert.equal(unknown.status, 1);
@@ -200,7 +200,7 @@ test("refusing endpoints are errors naming them; 503 after bounded retries; conn
   const forbidden = await exec(server, `${PERSONAL}/team/app`, entry, {}, {}, dir);
   assert.equal(forbidden.status, 1);
   assert.equal(forbidden.stdout, "");
-  assert.match(forbidden.stderr, /alibaba: cr GetAuthorizationToken \(2016-06-07\) at \S+ answered HTTP 403: Forbidden\.RAM: User not authorized/);
+  assert.match(forbidden.stderr, /provider aliyun \(alibaba\): cr GetAuthorizationToken \(2016-06-07\) at \S+ answered HTTP 403: Forbidden\.RAM: User not authorized/);
 
   server.modes.api = "fail";
   server.requests.length = 0;
@@ -217,7 +217,7 @@ test("refusing endpoints are errors naming them; 503 after bounded retries; conn
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   const refused = await exec(server, `${PERSONAL}/team/app`, { metadataEndpoint: `http://127.0.0.1:${port}` });
   assert.equal(refused.status, 1);
-  assert.match(refused.stderr, new RegExp(`alibaba: ECS metadata server http://127\\.0\\.0\\.1:${port}/latest/api/token: connection refused`));
+  assert.match(refused.stderr, new RegExp(`provider aliyun \\(alibaba\\): ECS metadata server http://127\\.0\\.0\\.1:${port}/latest/api/token: connection refused`));
 });
 
 test("a hanging metadata server, STS or API fails at the deadline", async () => {
@@ -233,7 +233,7 @@ test("a hanging metadata server, STS or API fails at the deadline", async () => 
     assert.equal(run.status, 1, part);
     assert.equal(run.stdout, "");
     // The provider names the endpoint that hung (the dispatcher's own line only if it says nothing).
-    assert.match(run.human, /^credmux: provider aliyun: alibaba: .*http:\/\/127\.0\.0\.1:\d+\/?\S*: no answer before the deadline/);
+    assert.match(run.human, /^credmux: provider aliyun \(alibaba\): .*http:\/\/127\.0\.0\.1:\d+\/?\S*: no answer before the deadline/);
     server.modes[part] = "ok";
   }
 });
@@ -248,12 +248,12 @@ test("malformed or incomplete answers are errors", async () => {
   const ak = accessKey(server, dir);
   const rrsa = { roleArn: ROLE_ARN, oidcProviderArn: server.oidc.providerArn, oidcTokenFile: "oidc-token" };
   const cases: Array<[keyof AlibabaServer["modes"], "malformed" | "incomplete", string, object, RegExp]> = [
-    ["api", "malformed", PERSONAL, ak, /alibaba: cr GetAuthorizationToken \(2016-06-07\) at \S+ answered HTTP 200 with something other than JSON \(text\/html\)/],
-    ["api", "incomplete", PERSONAL, ak, /alibaba: cr GetAuthorizationToken \(2016-06-07\) answered without a temporary username and authorization token/],
-    ["api", "incomplete", ENTERPRISE, ak, /alibaba: cr GetAuthorizationToken \(2018-12-01\) for cri-foobar answered without a temporary username and authorization token/],
-    ["metadata", "incomplete", PERSONAL, {}, /alibaba: ECS metadata server \S+ answered without AccessKeyId, AccessKeySecret and SecurityToken/],
-    ["sts", "incomplete", PERSONAL, rrsa, /alibaba: STS AssumeRoleWithOIDC \S+ answered without AccessKeyId, AccessKeySecret and SecurityToken/],
-    ["sts", "malformed", PERSONAL, rrsa, /alibaba: STS AssumeRoleWithOIDC \S+ answered HTTP 200 with something other than JSON/],
+    ["api", "malformed", PERSONAL, ak, /provider aliyun \(alibaba\): cr GetAuthorizationToken \(2016-06-07\) at \S+ answered HTTP 200 with something other than JSON \(text\/html\)/],
+    ["api", "incomplete", PERSONAL, ak, /provider aliyun \(alibaba\): cr GetAuthorizationToken \(2016-06-07\) answered without a temporary username and authorization token/],
+    ["api", "incomplete", ENTERPRISE, ak, /provider aliyun \(alibaba\): cr GetAuthorizationToken \(2018-12-01\) for cri-foobar answered without a temporary username and authorization token/],
+    ["metadata", "incomplete", PERSONAL, {}, /provider aliyun \(alibaba\): ECS metadata server \S+ answered without AccessKeyId, AccessKeySecret and SecurityToken/],
+    ["sts", "incomplete", PERSONAL, rrsa, /provider aliyun \(alibaba\): STS AssumeRoleWithOIDC \S+ answered without AccessKeyId, AccessKeySecret and SecurityToken/],
+    ["sts", "malformed", PERSONAL, rrsa, /provider aliyun \(alibaba\): STS AssumeRoleWithOIDC \S+ answered HTTP 200 with something other than JSON/],
   ];
   for (const [part, mode, host, entry, expected] of cases) {
     server.modes[part] = mode;
@@ -281,7 +281,7 @@ test("a host that is not an ACR endpoint gets nothing, and no credentials are fe
   const server = await startAlibabaServer();
   const run = await exec(server, "registry.cn-hangzhou.aliyuncs.com.example.org/team/app", { matchImages: ["*.*.aliyuncs.com.example.org"] });
   assert.equal(run.status, 1);
-  assert.match(run.stderr, /alibaba: registry\.cn-hangzhou\.aliyuncs\.com\.example\.org is not an Alibaba Cloud Container Registry endpoint/);
+  assert.match(run.stderr, /provider aliyun \(alibaba\): registry\.cn-hangzhou\.aliyuncs\.com\.example\.org is not an Alibaba Cloud Container Registry endpoint/);
   assert.equal(server.requests.length, 0);
 });
 

@@ -31,7 +31,11 @@ test("check --json is machine-readable and masked", async () => {
 test("check exits 1 and shows the failure when a provider fails", async () => {
   const run = await runBundle(["check", "registry.test/x", "--config", path.join(FIXTURES, "configs", "malformed-dockercfg.json")]);
   assert.equal(run.status, 1);
-  assert.match(run.stdout, /FAILED: provider registry: dockercfg: .*malformed\.json: malformed JSON/);
+  // The provider's line names it already, so its failure is the reason alone; the result line is the exec's own error line.
+  const file = path.join(FIXTURES, "dockercfg", "malformed.json");
+  const lines = run.stdout.split("\n");
+  assert.equal(lines[1], `  registry (dockercfg): matched "registry.test", FAILED: ${file}: malformed JSON (Unexpected end of JSON input)`);
+  assert.equal(lines[2], `  result: the kubelet exec would FAIL: provider registry (dockercfg): ${file}: malformed JSON (Unexpected end of JSON input)`);
 });
 
 test("explain says why each pattern does not match", async () => {

@@ -82,7 +82,7 @@ test("the helper from the docker config on the kubelet's search path: credHelper
   const other = await exec(config, "other.test/app", { ...env, HOME: home });
   assert.equal(other.status, 1);
   assert.deepEqual(other.lines, [
-    `credmux: provider docker: credential-helper: docker-credential-nonexistent-helper (from credHelpers of ${home}/.docker/config.json): cannot run it: not found on the PATH (install it, or check the PATH the kubelet passes to credmux)`,
+    `credmux: provider docker (credential-helper): docker-credential-nonexistent-helper (from credHelpers of ${home}/.docker/config.json): cannot run it: not found on the PATH (install it, or check the PATH the kubelet passes to credmux)`,
   ]);
   assert.deepEqual(calls(record).map((call) => call.stdin), ["helped.test", "stored.test"]);
 
@@ -115,7 +115,7 @@ test("a docker config names helpers, never paths: anything but a plain name in c
     fs.writeFileSync(dockerConfig, JSON.stringify(document));
     const run = await exec(config, "helped.test/app", { ...env, HOME: home });
     assert.equal(run.status, 1, name);
-    assert.deepEqual(run.lines, [`credmux: provider docker: credential-helper: ${dockerConfig}: ${problem}: ${rule}`], name);
+    assert.deepEqual(run.lines, [`credmux: provider docker (credential-helper): ${dockerConfig}: ${problem}: ${rule}`], name);
     assert.equal(fs.existsSync(marker), false, `${name}: the file was run`);
   }
 
@@ -160,16 +160,16 @@ test("bad helpers fail on one line without the secret: errors, crashes, non-JSON
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, "malformed.json"), "{\"credHelpers\": ");
   const entry = (extra: Record<string, unknown>) => ({ name: "helper", type: "credential-helper", matchImages: ["registry.helper.test"], ...extra });
-  const what = `credential-helper: docker-credential-credmux-test (from the provider's helper option)`;
+  const what = `docker-credential-credmux-test (from the provider's helper option)`;
   const cases: Array<[string, Record<string, unknown>, Record<string, string>, string]> = [
-    ["error on stdout", { helper: "credmux-test" }, { HELPER_MODE: "fail" }, `credmux: provider helper: ${what} exited with status 1 for registry.helper.test: error getting credentials - err: exit status 1, out: keychain locked for registry.helper.test (run the helper by hand as the kubelet's user: printf SERVER | docker-credential-NAME get)`],
-    ["crash on stderr", { helper: "credmux-test" }, { HELPER_MODE: "crash" }, `credmux: provider helper: ${what} exited with status 2 for registry.helper.test: panic: runtime error: invalid memory address (run the helper by hand as the kubelet's user: printf SERVER | docker-credential-NAME get)`],
-    ["non-JSON output", { helper: "credmux-test" }, { HELPER_MODE: "non-json" }, `credmux: provider helper: ${what} printed 42 characters that are not JSON on stdout, expected {"ServerURL","Username","Secret"} (check that the program speaks the docker credential-helper protocol)`],
-    ["empty secret", { helper: "credmux-test" }, { HELPER_MODE: "empty" }, `credmux: provider helper: ${what} answered an empty Secret (check what the helper holds for this registry)`],
-    ["helper not on PATH", { helper: "absent" }, {}, `credmux: provider helper: credential-helper: docker-credential-absent (from the provider's helper option): cannot run it: not found on the PATH (install it, or check the PATH the kubelet passes to credmux)`],
-    ["helper path not executable", { helper: "./malformed.json" }, {}, `credmux: provider helper: credential-helper: ${dir}/malformed.json (from the provider's helper option): cannot run it: permission denied (check that the file is executable by the kubelet's user)`],
-    ["listed docker config missing", { dockerConfigFiles: ["missing.json"] }, {}, `credmux: provider helper: credential-helper: ${dir}/missing.json: no such file (the file is listed in dockerConfigFiles; create it or remove it from the list)`],
-    ["malformed docker config", { dockerConfigFiles: ["malformed.json"] }, {}, `credmux: provider helper: credential-helper: ${dir}/malformed.json: malformed JSON (Unexpected end of JSON input)`],
+    ["error on stdout", { helper: "credmux-test" }, { HELPER_MODE: "fail" }, `credmux: provider helper (credential-helper): ${what} exited with status 1 for registry.helper.test: error getting credentials - err: exit status 1, out: keychain locked for registry.helper.test (run the helper by hand as the kubelet's user: printf SERVER | docker-credential-NAME get)`],
+    ["crash on stderr", { helper: "credmux-test" }, { HELPER_MODE: "crash" }, `credmux: provider helper (credential-helper): ${what} exited with status 2 for registry.helper.test: panic: runtime error: invalid memory address (run the helper by hand as the kubelet's user: printf SERVER | docker-credential-NAME get)`],
+    ["non-JSON output", { helper: "credmux-test" }, { HELPER_MODE: "non-json" }, `credmux: provider helper (credential-helper): ${what} printed 42 characters that are not JSON on stdout, expected {"ServerURL","Username","Secret"} (check that the program speaks the docker credential-helper protocol)`],
+    ["empty secret", { helper: "credmux-test" }, { HELPER_MODE: "empty" }, `credmux: provider helper (credential-helper): ${what} answered an empty Secret (check what the helper holds for this registry)`],
+    ["helper not on PATH", { helper: "absent" }, {}, `credmux: provider helper (credential-helper): docker-credential-absent (from the provider's helper option): cannot run it: not found on the PATH (install it, or check the PATH the kubelet passes to credmux)`],
+    ["helper path not executable", { helper: "./malformed.json" }, {}, `credmux: provider helper (credential-helper): ${dir}/malformed.json (from the provider's helper option): cannot run it: permission denied (check that the file is executable by the kubelet's user)`],
+    ["listed docker config missing", { dockerConfigFiles: ["missing.json"] }, {}, `credmux: provider helper (credential-helper): ${dir}/missing.json: no such file (the file is listed in dockerConfigFiles; create it or remove it from the list)`],
+    ["malformed docker config", { dockerConfigFiles: ["malformed.json"] }, {}, `credmux: provider helper (credential-helper): ${dir}/malformed.json: malformed JSON (Unexpected end of JSON input)`],
   ];
   for (const [name, options, extraEnv, line] of cases) {
     const config = writeConfig(dir, { providers: [entry(options)] });
@@ -196,7 +196,7 @@ test("a hanging helper is killed at the deadline with its whole process group", 
   const run = await exec(config, "registry.helper.test/app", { ...env, HELPER_MODE: "hang", HELPER_PIDS: pids });
   assert.equal(run.status, 1);
   assert.equal(run.lines.length, 1, run.stderr);
-  assert.match(run.lines[0]!, /^credmux: provider helper: (no answer within 1s|credential-helper: docker-credential-credmux-test \(from the provider's helper option\): no answer before the deadline; killed it and its process group)/);
+  assert.match(run.lines[0]!, /^credmux: provider helper \(credential-helper\): (no answer within 1s|docker-credential-credmux-test \(from the provider's helper option\): no answer before the deadline; killed it and its process group)/);
   const [helperPid, grandchildPid] = fs.readFileSync(pids, "utf8").trim().split(" ").map(Number);
   // Should the assertion below fail, leave nothing behind all the same.
   t.after(() => {

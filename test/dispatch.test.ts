@@ -106,7 +106,7 @@ test("cacheDuration: real lifetime less the margin, the shortest across provider
 test("a provider that hangs fails at the deadline, naming the provider", async () => {
   // That it ended at all is the point: the provider's promise never settles.
   const { resolution } = await resolve([scripted("slow", ["registry.test"], { hang: true })], { image: "registry.test/app" }, { defaults: { timeout: "1s" } });
-  assert.equal(resolution.failure?.toLine(), "provider slow: no answer within 1s (the deadline is defaults.timeout; check that the provider's upstream is reachable)");
+  assert.equal(resolution.failure?.toLine(), "provider slow (module): no answer within 1s (the deadline is defaults.timeout; check that the provider's upstream is reachable)");
 });
 
 test("a provider that throws fails the resolution with its message; onFailure: empty answers empty instead", async () => {
@@ -115,7 +115,7 @@ test("a provider that throws fails the resolution with its message; onFailure: e
     scripted("fine", ["registry.test"], { answer: { "registry.test": cred("f", "pw-f") } }),
   ];
   const failing = await resolve(providers, { image: "registry.test/app" });
-  assert.equal(failing.resolution.failure?.message, "provider broken: upstream said no");
+  assert.equal(failing.resolution.failure?.message, "provider broken (module): upstream said no");
   const empty = await resolve(providers, { image: "registry.test/app" }, { onFailure: "empty" });
   assert.deepEqual(empty.resolution.response.auth, {});
   assert.equal(empty.resolution.response.cacheDurationMs, 0);

@@ -277,7 +277,7 @@ test("service-account mode without a role annotation: fallback fail names the ke
   const more = { serviceAccountToken: SA_TOKEN, serviceAccountAnnotations: { "example.com/other": "x" } };
   const failing = await setup({ tokenAttributes: TOKEN_ATTRIBUTES });
   const line = failureLine(await exec(failing, `${PRIVATE}/app`, { more }));
-  assert.equal(line, 'credmux: provider ecr: ecr: the service account has none of the role annotations "eks.amazonaws.com/ecr-role-arn", "eks.amazonaws.com/role-arn" ' +
+  assert.equal(line, 'credmux: provider ecr: the service account has none of the role annotations "eks.amazonaws.com/ecr-role-arn", "eks.amazonaws.com/role-arn" ' +
     "(annotate the service account with the IAM role to assume (and list the key in the kubelet's tokenAttributes annotation keys), or set fallback: node)");
   assert.equal(failing.server.calls(), 0);
 
@@ -311,7 +311,7 @@ test("throttling beyond maxAttempts fails with the call, the attempts and a hint
   const s = await setup({ maxAttempts: 2 });
   s.server.throttle("ecr:GetAuthorizationToken", 5);
   const line = failureLine(await exec(s, `${PRIVATE}/app`));
-  assert.equal(line, `credmux: provider ecr: ecr: GetAuthorizationToken for 111122223333 in us-west-2 at ${s.server.url} failed after 2 attempts: ` +
+  assert.equal(line, `credmux: provider ecr: GetAuthorizationToken for 111122223333 in us-west-2 at ${s.server.url} failed after 2 attempts: ` +
     "ThrottlingException (HTTP 400): Rate exceeded (AWS throttles this call per account and region; keep cache.dir set so that execs share one token, or raise maxAttempts)");
   assert.equal(s.server.calls(), 2);
 });
@@ -322,7 +322,7 @@ test("when AWS refuses a call, the line names the call and says what to check", 
       name: "the node's key is wrong",
       env: { AWS_SECRET_ACCESS_KEY: "not-the-node-secret" },
       image: `${PRIVATE}/app`,
-      line: (url) => `credmux: provider ecr: ecr: GetAuthorizationToken for 111122223333 in us-west-2 at ${url} failed after 1 attempt: InvalidSignatureException (HTTP 403): ` +
+      line: (url) => `credmux: provider ecr: GetAuthorizationToken for 111122223333 in us-west-2 at ${url} failed after 1 attempt: InvalidSignatureException (HTTP 403): ` +
         "The request signature we calculated does not match the signature you provided. (AWS refused the node's credentials: check the node IAM role or the AWS_* credentials " +
         "in the env of the kubelet's CredentialProviderConfig, and the node's clock)",
     },
@@ -330,7 +330,7 @@ test("when AWS refuses a call, the line names the call and says what to check", 
       name: "the role does not trust the node",
       provider: { roles: { "444455556666": "arn:aws:iam::444455556666:role/not-trusted" } },
       image: `${CROSS_ACCOUNT}/app`,
-      line: (url) => `credmux: provider ecr: ecr: AssumeRole arn:aws:iam::444455556666:role/not-trusted in eu-central-1 at ${url} failed after 1 attempt: AccessDenied (HTTP 403): ` +
+      line: (url) => `credmux: provider ecr: AssumeRole arn:aws:iam::444455556666:role/not-trusted in eu-central-1 at ${url} failed after 1 attempt: AccessDenied (HTTP 403): ` +
         "Not authorized to perform sts:AssumeRole on arn:aws:iam::444455556666:role/not-trusted (check that the role's trust policy lets the node's credentials assume it)",
     },
     {
@@ -338,7 +338,7 @@ test("when AWS refuses a call, the line names the call and says what to check", 
       provider: { tokenAttributes: TOKEN_ATTRIBUTES },
       more: { serviceAccountToken: "a-token-sts-does-not-accept", serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": POD_ROLE } },
       image: `${PRIVATE}/app`,
-      line: (url) => `credmux: provider ecr: ecr: AssumeRoleWithWebIdentity ${POD_ROLE} in us-west-2 at ${url} failed after 1 attempt: InvalidIdentityTokenException (HTTP 400): ` +
+      line: (url) => `credmux: provider ecr: AssumeRoleWithWebIdentity ${POD_ROLE} in us-west-2 at ${url} failed after 1 attempt: InvalidIdentityTokenException (HTTP 400): ` +
         "Couldn't retrieve verification key from your identity provider (check the role's trust policy: it must trust the cluster's OIDC provider for this service account " +
         "and the token's audience (tokenAttributes.serviceAccountTokenAudience))",
     },
@@ -355,14 +355,14 @@ test("a black-holed endpoint fails within the deadline: per-attempt timeouts, or
   const attempts = await setup({ requestTimeout: "400ms", maxAttempts: 2 }, { defaults: { timeout: "10s" } });
   attempts.server.blackHole();
   const run = await exec(attempts, `${PRIVATE}/app`);
-  assert.equal(failureLine(run), `credmux: provider ecr: ecr: GetAuthorizationToken for 111122223333 in us-west-2 at ${attempts.server.url} timed out after 2 attempts of 400ms ` +
+  assert.equal(failureLine(run), `credmux: provider ecr: GetAuthorizationToken for 111122223333 in us-west-2 at ${attempts.server.url} timed out after 2 attempts of 400ms ` +
     `(check that the node reaches ${attempts.server.url} (route, proxy, VPC endpoint), or set AWS_ENDPOINT_URL_ECR; requestTimeout and maxAttempts are the provider's options)`);
   assert.equal(attempts.server.calls(), 2);
 
   const deadline = await setup({}, { defaults: { timeout: "2s" } });
   deadline.server.blackHole();
   const late = await exec(deadline, `${PRIVATE}/app`);
-  assert.equal(failureLine(late), `credmux: provider ecr: ecr: GetAuthorizationToken for 111122223333 in us-west-2 at ${deadline.server.url}: no answer before the deadline ` +
+  assert.equal(failureLine(late), `credmux: provider ecr: GetAuthorizationToken for 111122223333 in us-west-2 at ${deadline.server.url}: no answer before the deadline ` +
     "(the deadline is defaults.timeout; check that the node reaches the endpoint, or set AWS_ENDPOINT_URL_ECR)");
 });
 
@@ -384,7 +384,7 @@ test("no credentials anywhere: a clear error after one short metadata attempt, n
     };
     const s = await setup({}, { defaults: { timeout: "10s" } });
     const run = await exec(s, `${PRIVATE}/app`, { env });
-    assert.match(failureLine(run), /^credmux: provider ecr: ecr: GetAuthorizationToken for 111122223333 in us-west-2: no AWS credentials for the node \(.+\) \(check the node's IAM role/);
+    assert.match(failureLine(run), /^credmux: provider ecr: GetAuthorizationToken for 111122223333 in us-west-2: no AWS credentials for the node \(.+\) \(check the node's IAM role/);
     // One IMDSv2 token request, given up after imdsTimeout (1s by default); no IMDSv1 retry.
     assert.deepEqual(seen, ["PUT /latest/api/token"]);
     assert.equal(s.server.calls(), 0);
@@ -434,7 +434,7 @@ test("a host the patterns match that is not ECR's: the region option, else the S
 
   const none = await setup({ matchImages: ["registry.mirror.test"] });
   assert.match(failureLine(await exec(none, "registry.mirror.test/library/nginx")),
-    /^credmux: provider ecr: ecr: registry\.mirror\.test is not an ECR registry host, and no AWS region is configured \(.*\) \(set the provider's region option, or AWS_REGION/);
+    /^credmux: provider ecr: registry\.mirror\.test is not an ECR registry host, and no AWS region is configured \(.*\) \(set the provider's region option, or AWS_REGION/);
   assert.equal(none.server.calls(), 0);
 });
 
@@ -487,7 +487,7 @@ test("a failing exec prints one stderr line on Node 20: the SDK's Node version n
   const s = await setup({ maxAttempts: 1 });
   s.server.fail("ecr:GetAuthorizationToken", 1, 500);
   const line = failureLine(await exec(s, `${PRIVATE}/app`));
-  assert.match(line, /^credmux: provider ecr: ecr: GetAuthorizationToken for 111122223333 in us-west-2 at \S+ failed after 1 attempt: ServerException \(HTTP 500\)/);
+  assert.match(line, /^credmux: provider ecr: GetAuthorizationToken for 111122223333 in us-west-2 at \S+ failed after 1 attempt: ServerException \(HTTP 500\)/);
 });
 
 test("the provider's options are checked with the config", async () => {

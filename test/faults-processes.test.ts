@@ -28,12 +28,12 @@ const PROGRAM_PROVIDERS: ProgramProvider[] = [
   {
     label: "credential-helper",
     entry: (program) => ({ type: "credential-helper", helper: program }),
-    failure: (program) => `credmux: provider p: credential-helper: ${program} (from the provider's helper option) exited with status 1 for reg.fork.test: the credentials store is locked for reg.fork.test (run the helper by hand as the kubelet's user: printf SERVER | docker-credential-NAME get)`,
+    failure: (program) => `credmux: provider p (credential-helper): ${program} (from the provider's helper option) exited with status 1 for reg.fork.test: the credentials store is locked for reg.fork.test (run the helper by hand as the kubelet's user: printf SERVER | docker-credential-NAME get)`,
   },
   {
     label: "kubelet-plugin",
     entry: (program) => ({ type: "kubelet-plugin", command: program }),
-    failure: (program) => `credmux: provider p: kubelet-plugin: ${program} exited with status 1 for reg.fork.test/app: the token exchange refused reg.fork.test/app (run the plugin by hand with the same request to see why)`,
+    failure: (program) => `credmux: provider p (kubelet-plugin): ${program} exited with status 1 for reg.fork.test/app: the token exchange refused reg.fork.test/app (run the plugin by hand with the same request to see why)`,
   },
 ];
 

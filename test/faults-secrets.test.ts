@@ -54,14 +54,14 @@ interface Case {
   provider(dir: string, tokenUrl: string): Record<string, unknown>;
   /** The kubelet's environment for the exec (where a child's template comes from). */
   env?: Record<string, string>;
-  /** The error line on stderr, pinned. */
+  /** The error line on stderr after `credmux: provider p (TYPE): `, pinned. */
   stderr(dir: string, tokenUrl: string): string;
 }
 
 const echoPlugin = (extra: object = {}) => ({ type: "kubelet-plugin", command: ECHO, tokenAttributes: SA_ATTRIBUTES, ...extra });
 const echoHelper = (extra: object = {}) => ({ type: "credential-helper", helper: ECHO, ...extra });
-const pluginFailed = `kubelet-plugin: ${ECHO} exited with status 3 for ${IMAGE}`;
-const helperFailed = `credential-helper: ${ECHO} (from the provider's helper option) exited with status 3 for reg.test`;
+const pluginFailed = `${ECHO} exited with status 3 for ${IMAGE}`;
+const helperFailed = `${ECHO} (from the provider's helper option) exited with status 3 for reg.test`;
 const PLUGIN_HINT = "(run the plugin by hand with the same request to see why)";
 const HELPER_HINT = "(run the helper by hand as the kubelet's user: printf SERVER | docker-credential-NAME get)";
 
@@ -69,12 +69,12 @@ const CASES: Case[] = [
   {
     name: "a token endpoint echoing the Basic header it was sent",
     provider: (dir, tokenUrl) => ({ type: "oauth2", tokenUrl, grant: "client_credentials", username: "oauth2", clientId: "credmux", clientSecretFile: writeText(dir, "secret", SECRET) }),
-    stderr: (_, tokenUrl) => `oauth2: token endpoint ${tokenUrl} answered HTTP 401: invalid_client: refused Basic *** with grant_type=client_credentials (check clientId, clientSecretFile and clientAuth against the client registered at the identity provider)`,
+    stderr: (_, tokenUrl) => `token endpoint ${tokenUrl} answered HTTP 401: invalid_client: refused Basic *** with grant_type=client_credentials (check clientId, clientSecretFile and clientAuth against the client registered at the identity provider)`,
   },
   {
     name: "a token endpoint echoing the form body it was sent",
     provider: (dir, tokenUrl) => ({ type: "oauth2", tokenUrl, grant: "client_credentials", username: "oauth2", clientId: "credmux", clientAuth: "body", clientSecretFile: writeText(dir, "secret", SECRET) }),
-    stderr: (_, tokenUrl) => `oauth2: token endpoint ${tokenUrl} answered HTTP 401: invalid_client: refused no authorization with grant_type=client_credentials&client_id=credmux&client_secret=*** (check clientId, clientSecretFile and clientAuth against the client registered at the identity provider)`,
+    stderr: (_, tokenUrl) => `token endpoint ${tokenUrl} answered HTTP 401: invalid_client: refused no authorization with grant_type=client_credentials&client_id=credmux&client_secret=*** (check clientId, clientSecretFile and clientAuth against the client registered at the identity provider)`,
   },
   {
     name: "a credential helper printing a variable of its configured env",
@@ -120,12 +120,13 @@ for (const c of CASES) {
     const tokenUrl = await startEchoingTokenEndpoint();
     const dir = tempDir();
     const logFile = path.join(dir, "credmux.log");
-    const config = writeConfig(dir, { log: { level: "debug", file: logFile }, providers: [{ name: "p", matchImages: ["reg.test"], ...c.provider(dir, tokenUrl) }] });
+    const entry = c.provider(dir, tokenUrl);
+    const config = writeConfig(dir, { log: { level: "debug", file: logFile }, providers: [{ name: "p", matchImages: ["reg.test"], ...entry }] });
     const stdin = JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: "credentialprovider.kubelet.k8s.io/v1", image: IMAGE, serviceAccountToken: SA_TOKEN });
     const run = await runBundle(["--config", config], { stdin, env: c.env });
     assert.equal(run.status, 1, run.stderr);
     const errorLines = run.stderr.split("\n").filter((line) => line.startsWith("credmux: "));
-    assert.deepEqual(errorLines, [`credmux: provider p: ${c.stderr(dir, tokenUrl)}`]);
+    assert.deepEqual(errorLines, [`credmux: provider p (${String(entry.type)}): ${c.stderr(dir, tokenUrl)}`]);
     const logged = fs.readFileSync(logFile, "utf8");
     for (const form of SHOWN_FORMS) {
       for (const piece of pieces(form)) {

@@ -36,7 +36,7 @@ interface NetworkProvider {
   label: string;
   /** The config entry (type and its options) that asks `endpoint` for credentials; files it needs go into dir. */
   entry(endpoint: string, dir: string): Record<string, unknown>;
-  /** How its errors name the endpoint. */
+  /** How its error line names the provider (configured as "net") and the endpoint, after "credmux: provider ". */
   what(endpoint: string): string;
   matchImages: string[];
   image: string;
@@ -54,7 +54,7 @@ const NETWORK_PROVIDERS: NetworkProvider[] = [
       fs.writeFileSync(path.join(dir, "client-secret"), "client-secret-value\n", { mode: 0o644 });
       return { type: "oauth2", tokenUrl: endpoint, grant: "client_credentials", username: "oauth2", clientId: "credmux", clientSecretFile: "client-secret" };
     },
-    what: (endpoint) => `oauth2: token endpoint ${endpoint}`,
+    what: (endpoint) => `net (oauth2): token endpoint ${endpoint}`,
     matchImages: ["*.fault.test"],
     image: "reg.fault.test/team/app",
     good: (password) => ({ kind: "json", body: { access_token: password, token_type: "Bearer", expires_in: 3600 } }),
@@ -64,7 +64,7 @@ const NETWORK_PROVIDERS: NetworkProvider[] = [
     // An operator's module on the same HTTP client (the test build's copy of it).
     label: "module on credmux's http-client",
     entry: (endpoint) => ({ type: "module", module: HTTP_CLIENT_PROVIDER, endpoint, attempts: 3, baseDelayMs: 50 }),
-    what: (endpoint) => `token endpoint ${endpoint}`,
+    what: (endpoint) => `net (module): token endpoint ${endpoint}`,
     matchImages: ["*.fault.test"],
     image: "reg.fault.test/team/app",
     good: (password) => ({ kind: "json", body: { username: "token", password, expires_in: 3600 } }),
@@ -150,7 +150,7 @@ interface FaultCase {
   name: string;
   /** The fault, or "refused" for an endpoint where nothing listens. */
   fault: Fault | "refused";
-  /** What follows "credmux: provider net: " on the one stderr line, given how the provider names the endpoint. */
+  /** What follows "credmux: provider " on the one stderr line, given how it names the provider and the endpoint. */
   line(what: string): RegExp;
   /**
    * Whether it ends at once (on the upstream's own failure) or at the deadline (the one request
@@ -336,7 +336,7 @@ interface ChildProvider {
   label: string;
   /** The config entry that runs `program` with FAULT_MODE=mode. */
   entry(program: string, mode: string): Record<string, unknown>;
-  /** How its errors name the program. */
+  /** How its error line names the provider (configured as "child") and the program, after "credmux: provider ". */
   what(program: string): string;
 }
 
@@ -344,12 +344,12 @@ const CHILD_PROVIDERS: ChildProvider[] = [
   {
     label: "credential-helper",
     entry: (program, mode) => ({ type: "credential-helper", helper: program, env: [{ name: "FAULT_MODE", value: mode }] }),
-    what: (program) => `credential-helper: ${program} (from the provider's helper option)`,
+    what: (program) => `child (credential-helper): ${program} (from the provider's helper option)`,
   },
   {
     label: "kubelet-plugin",
     entry: (program, mode) => ({ type: "kubelet-plugin", command: program, env: [{ name: "FAULT_MODE", value: mode }] }),
-    what: (program) => `kubelet-plugin: ${program}`,
+    what: (program) => `child (kubelet-plugin): ${program}`,
   },
 ];
 
@@ -389,8 +389,8 @@ describe("fault injection against the built bundle", { concurrency: 3 }, () => {
         assert.equal(run.stdout, "");
         const lines = run.human.split("\n").filter(Boolean);
         assert.equal(lines.length, 1, `one stderr line, found: ${run.stderr}`);
-        assert.ok(lines[0]!.startsWith("credmux: provider net: "), lines[0]);
-        assert.match(lines[0]!.slice("credmux: provider net: ".length), c.line(provider.what(endpoint)));
+        assert.ok(lines[0]!.startsWith("credmux: provider "), lines[0]);
+        assert.match(lines[0]!.slice("credmux: provider ".length), c.line(provider.what(endpoint)));
         st.diagnostic(`exit ${run.status}; ${route ? server.requests(route).length : "no"} request(s) reached the upstream; peak RSS ${run.maxRssKiB} KiB`);
         // The order of events: the upstream saw every attempt (one, for a case that ends at the
         // deadline) before credmux gave up and said why on its one line.
@@ -493,7 +493,7 @@ describe("fault injection against the built bundle", { concurrency: 3 }, () => {
         assert.equal(run.stdout, "");
         const lines = run.human.split("\n").filter(Boolean);
         assert.equal(lines.length, 1, run.stderr);
-        assert.match(lines[0]!.slice("credmux: provider child: ".length), c.line(provider.what(program)));
+        assert.match(lines[0]!.slice("credmux: provider ".length), c.line(provider.what(program)));
         await assertNothingLeftSoon(dir);
       })));
     });

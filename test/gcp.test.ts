@@ -74,7 +74,7 @@ test("a named service account's token; one not attached to the instance is an er
   const missing = await exec(server, "gcr.io/p/app", { serviceAccount: "ghost@my-project.iam.gserviceaccount.com" });
   assert.equal(missing.status, 1);
   assert.equal(missing.stdout, "");
-  assert.match(missing.stderr, /gcp: metadata server http:\/\/127\.0\.0\.1:\d+\/computeMetadata\/v1\/instance\/service-accounts\/ghost@my-project\.iam\.gserviceaccount\.com\/token answered HTTP 404 \(check that the service account "ghost@my-project\.iam\.gserviceaccount\.com" is attached to this instance\)/);
+  assert.match(missing.stderr, /provider google \(gcp\): metadata server http:\/\/127\.0\.0\.1:\d+\/computeMetadata\/v1\/instance\/service-accounts\/ghost@my-project\.iam\.gserviceaccount\.com\/token answered HTTP 404 \(check that the service account "ghost@my-project\.iam\.gserviceaccount\.com" is attached to this instance\)/);
 });
 
 test("workload identity: an opted-in service account's token goes through STS, with the audience and RFC 8693 fields; the node's identity is not used", async () => {
@@ -115,12 +115,12 @@ test("workload identity failures are errors, never a fallback to the node's iden
   const refused = await exec(server, "gcr.io/p/app", entry, {}, optIn);
   assert.equal(refused.status, 1);
   assert.equal(refused.stdout, "");
-  assert.match(refused.human, /^credmux: provider google: gcp: STS token exchange http:\/\/127\.0\.0\.1:\d+\/v1\/token answered HTTP 400: invalid_grant: The subject token is invalid\. \(check the workload identity pool/);
+  assert.match(refused.human, /^credmux: provider google \(gcp\): STS token exchange http:\/\/127\.0\.0\.1:\d+\/v1\/token answered HTTP 400: invalid_grant: The subject token is invalid\. \(check the workload identity pool/);
   assert.equal(server.issued.metadata.length, 0);
   // Opted in, but the provider has no workload identity settings.
   const unconfigured = await exec(server, "gcr.io/p/app", { tokenAttributes: TOKEN_ATTRIBUTES }, {}, optIn);
   assert.equal(unconfigured.status, 1);
-  assert.match(unconfigured.stderr, /gcp: the service account opts in to workload identity \(iam\.gke\.io\/enable-wi-image-pull: "true"\) but the provider has no workloadIdentity settings/);
+  assert.match(unconfigured.stderr, /provider google \(gcp\): the service account opts in to workload identity \(iam\.gke\.io\/enable-wi-image-pull: "true"\) but the provider has no workloadIdentity settings/);
   assert.equal(server.issued.metadata.length, 0);
   // A custom opt-in annotation.
   server.sts.subjectTokens.add(KSA_TOKEN);
@@ -136,7 +136,7 @@ test("a refusing metadata server is an error naming it: HTTP 403, HTTP 503 after
   const forbidden = await exec(server, "gcr.io/p/app");
   assert.equal(forbidden.status, 1);
   assert.equal(forbidden.stdout, "");
-  assert.match(forbidden.human, /^credmux: provider google: gcp: metadata server http:\/\/127\.0\.0\.1:\d+\/computeMetadata\/v1\/instance\/service-accounts\/default\/token answered HTTP 403 with something other than JSON \(text\/html\)/);
+  assert.match(forbidden.human, /^credmux: provider google \(gcp\): metadata server http:\/\/127\.0\.0\.1:\d+\/computeMetadata\/v1\/instance\/service-accounts\/default\/token answered HTTP 403 with something other than JSON \(text\/html\)/);
 
   server.modes.metadata = "fail";
   server.requests.length = 0;
@@ -151,7 +151,7 @@ test("a refusing metadata server is an error naming it: HTTP 403, HTTP 503 after
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   const refused = await exec(server, "gcr.io/p/app", { metadataEndpoint: `http://127.0.0.1:${port}/computeMetadata/v1` });
   assert.equal(refused.status, 1);
-  assert.match(refused.stderr, new RegExp(`gcp: metadata server http://127\\.0\\.0\\.1:${port}/computeMetadata/v1/instance/service-accounts/default/token: connection refused \\(check that the endpoint is reachable from the node\\)`));
+  assert.match(refused.stderr, new RegExp(`provider google \\(gcp\\): metadata server http://127\\.0\\.0\\.1:${port}/computeMetadata/v1/instance/service-accounts/default/token: connection refused \\(check that the endpoint is reachable from the node\\)`));
 });
 
 test("a hanging metadata server or STS fails at the deadline, not at the kubelet's minute", async () => {
@@ -161,14 +161,14 @@ test("a hanging metadata server or STS fails at the deadline, not at the kubelet
   assert.equal(run.status, 1);
   assert.equal(run.stdout, "");
   // The provider names the endpoint that hung (the dispatcher's own line only if it says nothing).
-  assert.match(run.human, /^credmux: provider google: gcp: .*http:\/\/127\.0\.0\.1:\d+\/\S+: no answer before the deadline/);
+  assert.match(run.human, /^credmux: provider google \(gcp\): .*http:\/\/127\.0\.0\.1:\d+\/\S+: no answer before the deadline/);
 
   server.modes.sts = "hang";
   server.sts.audience = stsAudience(WI)!;
   const wi = await exec(server, "gcr.io/p/app", { tokenAttributes: TOKEN_ATTRIBUTES, workloadIdentity: { ...WI, stsEndpoint: server.stsUrl } }, HANG_DEADLINE,
     { serviceAccountToken: KSA_TOKEN, serviceAccountAnnotations: { "iam.gke.io/enable-wi-image-pull": "true" } });
   assert.equal(wi.status, 1);
-  assert.match(wi.human, /^credmux: provider google: gcp: .*http:\/\/127\.0\.0\.1:\d+\/v1\/token: no answer before the deadline/);
+  assert.match(wi.human, /^credmux: provider google \(gcp\): .*http:\/\/127\.0\.0\.1:\d+\/v1\/token: no answer before the deadline/);
 });
 
 test("a malformed or incomplete answer is an error", async () => {
@@ -176,16 +176,16 @@ test("a malformed or incomplete answer is an error", async () => {
   server.modes.metadata = "malformed";
   const html = await exec(server, "gcr.io/p/app");
   assert.equal(html.status, 1);
-  assert.match(html.stderr, /gcp: metadata server \S+ answered HTTP 200 with something other than JSON \(text\/html\)/);
+  assert.match(html.stderr, /provider google \(gcp\): metadata server \S+ answered HTTP 200 with something other than JSON \(text\/html\)/);
   server.modes.metadata = "incomplete";
   const partial = await exec(server, "gcr.io/p/app");
   assert.equal(partial.status, 1);
-  assert.match(partial.stderr, /gcp: metadata server \S+ answered without an access_token/);
+  assert.match(partial.stderr, /provider google \(gcp\): metadata server \S+ answered without an access_token/);
   server.modes.metadata = "ok";
   server.expiresIn = 0;
   const expired = await exec(server, "gcr.io/p/app");
   assert.equal(expired.status, 1);
-  assert.match(expired.stderr, /gcp: metadata server \S+ answered without a positive expires_in/);
+  assert.match(expired.stderr, /provider google \(gcp\): metadata server \S+ answered without a positive expires_in/);
 });
 
 test("onFailure: empty turns the failure into an empty, uncached answer; without it there is no exit 0", async () => {

@@ -129,17 +129,17 @@ test("credmux's own bundle chained as a v1beta1 plugin under another config", as
 test("bad plugins fail on one line, as the kubelet would reject them, without leaking the token", async () => {
   const { plugin } = pluginBin();
   const dir = tempDir();
-  const what = `kubelet-plugin: ${plugin}`;
+  const what = plugin;
   const strict = "(the kubelet would reject this response too; check the plugin's version and apiVersion)";
   const cases: Array<[string, Record<string, unknown>, string]> = [
-    ["another apiVersion", { args: ["--mode", "wrong-version"] }, `credmux: provider vendor: ${what}: response apiVersion is "${GROUP}/v1alpha1", expected "${V1}" as configured ${strict}`],
-    ["docker's auth field", { args: ["--mode", "unknown-field"] }, `credmux: provider vendor: ${what}: response auth["registry.chain.test"] has unknown field "auth" ${strict}`],
-    ["a bad cacheKeyType", { args: ["--mode", "bad-key-type"] }, `credmux: provider vendor: ${what}: response cacheKeyType is "registry", expected one of Image, Registry, Global ${strict}`],
-    ["a bad cacheDuration", { args: ["--cache-duration", "1d"] }, `credmux: provider vendor: ${what}: response cacheDuration "1d" is not a Go duration string ${strict}`],
-    ["a log line on stdout", { args: ["--mode", "non-json"] }, /^credmux: provider vendor: kubelet-plugin: \S+: printed \d+ characters on stdout that are not one JSON document/ as unknown as string],
-    ["nothing on stdout", { args: ["--mode", "silent"] }, `credmux: provider vendor: ${what}: printed nothing on stdout ${strict}`],
-    ["a failure", { args: ["--mode", "fail"] }, `credmux: provider vendor: ${what} exited with status 3 for registry.chain.test/app: token exchange refused for *** (run the plugin by hand with the same request to see why)`],
-    ["a missing program", { command: "./no-such-plugin" }, `credmux: provider vendor: kubelet-plugin: ${dir}/no-such-plugin: cannot run it: no such file (check the configured path)`],
+    ["another apiVersion", { args: ["--mode", "wrong-version"] }, `credmux: provider vendor (kubelet-plugin): ${what}: response apiVersion is "${GROUP}/v1alpha1", expected "${V1}" as configured ${strict}`],
+    ["docker's auth field", { args: ["--mode", "unknown-field"] }, `credmux: provider vendor (kubelet-plugin): ${what}: response auth["registry.chain.test"] has unknown field "auth" ${strict}`],
+    ["a bad cacheKeyType", { args: ["--mode", "bad-key-type"] }, `credmux: provider vendor (kubelet-plugin): ${what}: response cacheKeyType is "registry", expected one of Image, Registry, Global ${strict}`],
+    ["a bad cacheDuration", { args: ["--cache-duration", "1d"] }, `credmux: provider vendor (kubelet-plugin): ${what}: response cacheDuration "1d" is not a Go duration string ${strict}`],
+    ["a log line on stdout", { args: ["--mode", "non-json"] }, /^credmux: provider vendor \(kubelet-plugin\): \S+: printed \d+ characters on stdout that are not one JSON document/ as unknown as string],
+    ["nothing on stdout", { args: ["--mode", "silent"] }, `credmux: provider vendor (kubelet-plugin): ${what}: printed nothing on stdout ${strict}`],
+    ["a failure", { args: ["--mode", "fail"] }, `credmux: provider vendor (kubelet-plugin): ${what} exited with status 3 for registry.chain.test/app: token exchange refused for *** (run the plugin by hand with the same request to see why)`],
+    ["a missing program", { command: "./no-such-plugin" }, `credmux: provider vendor (kubelet-plugin): ${dir}/no-such-plugin: cannot run it: no such file (check the configured path)`],
   ];
   for (const [name, options, line] of cases) {
     const config = writeConfig(dir, { providers: [{ ...chained(plugin, options), tokenAttributes: TOKEN_ATTRIBUTES }] });
@@ -158,7 +158,7 @@ test("a hanging plugin is killed at the deadline", async () => {
   const config = writeConfig(tempDir(), { defaults: { timeout: "1s" }, providers: [chained(plugin, { args: ["--mode", "hang"] })] });
   const run = await exec(config, { apiVersion: V1, image: "registry.chain.test/app" }, { PLUGIN_RECORD: record });
   assert.equal(run.status, 1);
-  assert.match(run.lines[0]!, /^credmux: provider vendor: (no answer within 1s|kubelet-plugin: \S+: no answer before the deadline; killed it and its process group)/);
+  assert.match(run.lines[0]!, /^credmux: provider vendor \(kubelet-plugin\): (no answer within 1s|\S+: no answer before the deadline; killed it and its process group)/);
   assert.equal(calls(record).length, 1);
 });
 

@@ -110,7 +110,7 @@ test("the endpoint's check is real: a wrong field is refused, naming it", async 
   const { dir } = secretDir();
   const fn = makeProvider({ tokenUrl: server.url, grant: "client_credentials", username: "u", clientId: "robot", clientSecretFile: "client-secret", scope: "push" }, providerEnv(dir));
   await assert.rejects(fn(request(), signal()), (error: Error) => {
-    assert.equal(error.message, `oauth2: token endpoint ${server.url} answered HTTP 400: invalid_request: field scope: got ["push"], expected ["pull"]`);
+    assert.equal(error.message, `token endpoint ${server.url} answered HTTP 400: invalid_request: field scope: got ["push"], expected ["pull"]`);
     return true;
   });
 });
@@ -154,7 +154,7 @@ test("invalid_grant becomes one line naming the provider and the endpoint, with 
   assert.equal(run.stdout, "");
   const lines = run.stderr.split("\n").filter((line) => line.startsWith("credmux: "));
   assert.deepEqual(lines, [
-    `credmux: provider exchange: oauth2: token endpoint ${server.url} answered HTTP 400: invalid_grant: subject token *** has the wrong audience ` +
+    `credmux: provider exchange (oauth2): token endpoint ${server.url} answered HTTP 400: invalid_grant: subject token *** has the wrong audience ` +
     "(the identity provider refused the grant: check the subject token (its audience is tokenAttributes.serviceAccountTokenAudience) and the trust configured for its issuer)",
   ]);
   assert.equal(run.stderr.includes(SA_TOKEN), false);
@@ -178,7 +178,7 @@ test("TLS: the endpoint is verified against caFile, directly and through HTTPS_P
   assert.deepEqual(proxy.seen, [new URL(server.url).host], "the request went through the proxy");
 
   await assert.rejects(makeProvider(base, providerEnv(dir))(request(), signal()), (error: Error) => {
-    assert.equal(error.message, `oauth2: token endpoint ${server.url}: UNABLE_TO_VERIFY_LEAF_SIGNATURE`);
+    assert.equal(error.message, `token endpoint ${server.url}: UNABLE_TO_VERIFY_LEAF_SIGNATURE`);
     return true;
   }, "without caFile, the test CA is not trusted");
   assert.equal(server.requests.length, 2);
@@ -245,16 +245,16 @@ test("bad input fails with one line and leaks no secret: missing and empty files
   });
   const stdin = (extra: object = {}) => `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: V1, image: `${REGISTRY}/app`, ...extra })}\n`;
   const cases: Array<{ name: string; provider: Record<string, unknown>; mode?: typeof server.mode; delayMs?: number; timeout?: string; line: string | RegExp }> = [
-    { name: "missing secret file", provider: provider({ clientSecretFile: "nope" }), line: `credmux: provider idp: oauth2: clientSecretFile ${dir}/nope: no such file (check the path (relative paths are resolved against the credmux config's directory) and that the secret is mounted)` },
-    { name: "empty secret file", provider: provider({ clientSecretFile: "empty-secret" }), line: `credmux: provider idp: oauth2: clientSecretFile ${dir}/empty-secret: empty (the file must hold the secret itself; check what writes or mounts it)` },
-    { name: "missing CA file", provider: provider({ caFile: "no-ca.pem" }), line: new RegExp(`^credmux: provider idp: oauth2: token endpoint \\S+: cannot read the CA bundle ${dir}/no-ca.pem \\(ENOENT\\)$`) },
-    { name: "HTML answer", provider: provider(), mode: { kind: "html" }, line: `credmux: provider idp: oauth2: token endpoint ${server.url} answered HTTP 200 with something other than JSON (text/html)` },
-    { name: "no access_token", provider: provider(), mode: { kind: "token", accessToken: "" }, line: `credmux: provider idp: oauth2: token endpoint ${server.url} answered without an access_token (the endpoint answered 2xx but gave no token; check grant and the endpoint's logs)` },
-    { name: "negative expires_in", provider: provider(), mode: { kind: "token", expiresIn: -5 }, line: `credmux: provider idp: oauth2: token endpoint ${server.url} answered an expires_in that is not a positive number of seconds` },
-    { name: "invalid_client", provider: provider(), mode: { kind: "error", status: 401, error: "invalid_client" }, line: `credmux: provider idp: oauth2: token endpoint ${server.url} answered HTTP 401: invalid_client (check clientId, clientSecretFile and clientAuth against the client registered at the identity provider)` },
-    { name: "slow endpoint", provider: provider(), delayMs: 3000, timeout: "1s", line: `credmux: provider idp: oauth2: token endpoint ${server.url}: no answer before the deadline (check that the endpoint is reachable from the node)` },
-    { name: "hanging endpoint", provider: provider(), mode: { kind: "hang" }, timeout: "1s", line: `credmux: provider idp: oauth2: token endpoint ${server.url}: no answer before the deadline (check that the endpoint is reachable from the node)` },
-    { name: "token_exchange without a subject token", provider: provider({ grant: "token_exchange", clientId: undefined, clientSecretFile: undefined }), line: /^credmux: provider idp: oauth2: grant token_exchange has no subject token: .* \(give this provider tokenAttributes/ },
+    { name: "missing secret file", provider: provider({ clientSecretFile: "nope" }), line: `credmux: provider idp (oauth2): clientSecretFile ${dir}/nope: no such file (check the path (relative paths are resolved against the credmux config's directory) and that the secret is mounted)` },
+    { name: "empty secret file", provider: provider({ clientSecretFile: "empty-secret" }), line: `credmux: provider idp (oauth2): clientSecretFile ${dir}/empty-secret: empty (the file must hold the secret itself; check what writes or mounts it)` },
+    { name: "missing CA file", provider: provider({ caFile: "no-ca.pem" }), line: new RegExp(`^credmux: provider idp \\(oauth2\\): token endpoint \\S+: cannot read the CA bundle ${dir}/no-ca.pem \\(ENOENT\\)$`) },
+    { name: "HTML answer", provider: provider(), mode: { kind: "html" }, line: `credmux: provider idp (oauth2): token endpoint ${server.url} answered HTTP 200 with something other than JSON (text/html)` },
+    { name: "no access_token", provider: provider(), mode: { kind: "token", accessToken: "" }, line: `credmux: provider idp (oauth2): token endpoint ${server.url} answered without an access_token (the endpoint answered 2xx but gave no token; check grant and the endpoint's logs)` },
+    { name: "negative expires_in", provider: provider(), mode: { kind: "token", expiresIn: -5 }, line: `credmux: provider idp (oauth2): token endpoint ${server.url} answered an expires_in that is not a positive number of seconds` },
+    { name: "invalid_client", provider: provider(), mode: { kind: "error", status: 401, error: "invalid_client" }, line: `credmux: provider idp (oauth2): token endpoint ${server.url} answered HTTP 401: invalid_client (check clientId, clientSecretFile and clientAuth against the client registered at the identity provider)` },
+    { name: "slow endpoint", provider: provider(), delayMs: 3000, timeout: "1s", line: `credmux: provider idp (oauth2): token endpoint ${server.url}: no answer before the deadline (check that the endpoint is reachable from the node)` },
+    { name: "hanging endpoint", provider: provider(), mode: { kind: "hang" }, timeout: "1s", line: `credmux: provider idp (oauth2): token endpoint ${server.url}: no answer before the deadline (check that the endpoint is reachable from the node)` },
+    { name: "token_exchange without a subject token", provider: provider({ grant: "token_exchange", clientId: undefined, clientSecretFile: undefined }), line: /^credmux: provider idp \(oauth2\): grant token_exchange has no subject token: .* \(give this provider tokenAttributes/ },
   ];
   for (const c of cases) {
     server.mode = c.mode ?? { kind: "token", expiresIn: 600, accessToken: "issued-access-token-55" };
@@ -266,7 +266,7 @@ test("bad input fails with one line and leaks no secret: missing and empty files
     const lines = run.stderr.split("\n").filter((line) => line.startsWith("credmux: "));
     assert.equal(lines.length, 1, `${c.name}: ${run.stderr}`);
     // The deadline error may come from the dispatcher or from the HTTP client, whichever fires first.
-    if (c.timeout) assert.ok(lines[0] === c.line || lines[0] === "credmux: provider idp: no answer within 1s (the deadline is defaults.timeout; check that the provider's upstream is reachable)", `${c.name}: ${lines[0]}`);
+    if (c.timeout) assert.ok(lines[0] === c.line || lines[0] === "credmux: provider idp (oauth2): no answer within 1s (the deadline is defaults.timeout; check that the provider's upstream is reachable)", `${c.name}: ${lines[0]}`);
     else if (typeof c.line === "string") assert.equal(lines[0], c.line, c.name);
     else assert.match(lines[0]!, c.line, c.name);
     for (const secret of [CLIENT_SECRET, "issued-access-token-55"]) assert.equal(run.stderr.includes(secret), false, `${c.name}: ${secret} leaked to stderr`);
@@ -278,7 +278,7 @@ test("a server error is retried within the deadline, then reported with the endp
   server.mode = { kind: "error", status: 503, error: "temporarily_unavailable", description: "try later" };
   const fn = makeProvider({ tokenUrl: server.url, grant: "token_exchange", username: "u" }, providerEnv(tempDir()));
   await assert.rejects(fn(request({ serviceAccountToken: SA_TOKEN }), signal()), (error: Error) => {
-    assert.equal(error.message, `oauth2: token endpoint ${server.url} answered HTTP 503: temporarily_unavailable: try later`);
+    assert.equal(error.message, `token endpoint ${server.url} answered HTTP 503: temporarily_unavailable: try later`);
     return true;
   });
   assert.equal(server.requests.length, 3, "three attempts in all");

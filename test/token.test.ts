@@ -73,12 +73,12 @@ test("bad input fails on one line without the token: missing file, empty file, u
   fs.writeFileSync(path.join(dir, "expired"), expired);
   fs.mkdirSync(path.join(dir, "a-directory"));
   const cases: Array<[string, Record<string, unknown>, Record<string, string>, string | RegExp]> = [
-    ["missing file", { secretFile: "missing" }, {}, `credmux: provider gh: token: secretFile ${dir}/missing: no such file (check the path (relative paths are resolved against the credmux config's directory) and that the secret is mounted)`],
-    ["empty file", { secretFile: "empty" }, {}, `credmux: provider gh: token: secretFile ${dir}/empty: empty (the file must hold the secret itself; check what writes or mounts it)`],
-    ["a directory", { secretFile: "a-directory" }, {}, `credmux: provider gh: token: secretFile ${dir}/a-directory: not a regular file`],
-    ["unset variable", { secretEnv: "GH_TOKEN" }, {}, "credmux: provider gh: token: environment variable GH_TOKEN is not set (set it in the kubelet's environment (a systemd drop-in), or use secretFile)"],
-    ["empty variable", { secretEnv: "GH_TOKEN" }, { GH_TOKEN: "  " }, "credmux: provider gh: token: environment variable GH_TOKEN is empty (it must hold the registry token itself)"],
-    ["expired JWT", { secretFile: "expired" }, {}, new RegExp(`^credmux: provider gh: token: the JWT in secretFile ${dir}/expired expired at \\S+Z \\(check whatever rotates this token\\)$`)],
+    ["missing file", { secretFile: "missing" }, {}, `credmux: provider gh (token): secretFile ${dir}/missing: no such file (check the path (relative paths are resolved against the credmux config's directory) and that the secret is mounted)`],
+    ["empty file", { secretFile: "empty" }, {}, `credmux: provider gh (token): secretFile ${dir}/empty: empty (the file must hold the secret itself; check what writes or mounts it)`],
+    ["a directory", { secretFile: "a-directory" }, {}, `credmux: provider gh (token): secretFile ${dir}/a-directory: not a regular file`],
+    ["unset variable", { secretEnv: "GH_TOKEN" }, {}, "credmux: provider gh (token): environment variable GH_TOKEN is not set (set it in the kubelet's environment (a systemd drop-in), or use secretFile)"],
+    ["empty variable", { secretEnv: "GH_TOKEN" }, { GH_TOKEN: "  " }, "credmux: provider gh (token): environment variable GH_TOKEN is empty (it must hold the registry token itself)"],
+    ["expired JWT", { secretFile: "expired" }, {}, new RegExp(`^credmux: provider gh \\(token\\): the JWT in secretFile ${dir}/expired expired at \\S+Z \\(check whatever rotates this token\\)$`)],
   ];
   for (const [name, options, environment, line] of cases) {
     const config = writeConfig(dir, { providers: [{ name: "gh", type: "token", matchImages: ["ghcr.test"], username: "bot", ...options }] });

@@ -15,7 +15,7 @@ import { findMirror, mirroredImageName } from "../mirror.js";
 import { explainMatch } from "../match-explain.js";
 import { API_GROUP } from "../protocol.js";
 import { maskedValue } from "../secrets.js";
-import type { Dispatcher, Resolution } from "../dispatch.js";
+import { providerLabel, type Dispatcher, type Resolution } from "../dispatch.js";
 import type { Command } from "./index.js";
 import { formatData, outputFormat } from "./output.js";
 import { loadRunConfig, makeCache, makeDispatcher } from "./setup.js";
@@ -73,7 +73,8 @@ function report(input: string, resolution: Resolution, entry?: string): CheckRep
       ...(outcome.matchedPattern !== undefined ? { matchedPattern: outcome.matchedPattern } : {}),
       ...(outcome.source ? { source: outcome.source } : {}),
       ...(outcome.skipped ? { skipped: outcome.skipped } : {}),
-      ...(outcome.error ? { error: outcome.error.toLine() } : {}),
+      // The provider's own reason and hint: its entry names it already.
+      ...(outcome.error ? { error: describeError(outcome.error.cause ?? outcome.error) } : {}),
       keys: outcome.credentials.map(([key, entry]) => ({ key, username: entry.username, password: maskedValue(entry.password) })),
       dropped: outcome.dropped,
     })),
@@ -114,7 +115,7 @@ function kubeletLines(view: KubeletView, providers: CheckReport["providers"]): s
 
 function providerLines(p: CheckReport["providers"][number], indent: string): string[] {
   const lines: string[] = [];
-  const head = `${indent}${p.name} (${p.type}): `;
+  const head = `${indent}${providerLabel(p)}: `;
   if (p.matchedPattern === undefined) lines.push(`${head}not asked: no matchImages pattern matches`);
   else if (p.skipped) lines.push(`${head}matched ${JSON.stringify(p.matchedPattern)}, not asked: ${p.skipped}`);
   else if (p.error) lines.push(`${head}matched ${JSON.stringify(p.matchedPattern)}, FAILED: ${p.error}`);
@@ -281,7 +282,7 @@ each other pattern does not (label count, a label, the port, the path prefix). A
     const lines = [`${image}${input !== image ? ` (from ${input})` : ""}`];
     for (const provider of providers) {
       const matched = provider.patterns.filter((p) => p.whyNot === undefined);
-      lines.push(`  ${provider.name} (${provider.type}): ${matched.length ? `asked (${matched.map((p) => JSON.stringify(p.pattern)).join(", ")} match)` : "not asked"}`);
+      lines.push(`  ${providerLabel(provider)}: ${matched.length ? `asked (${matched.map((p) => JSON.stringify(p.pattern)).join(", ")} match)` : "not asked"}`);
       for (const p of provider.patterns) if (p.whyNot !== undefined) lines.push(`      ${JSON.stringify(p.pattern)}: ${p.whyNot}`);
     }
     context.io.writeStdout(`${lines.join("\n")}\n`);
