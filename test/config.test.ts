@@ -284,7 +284,7 @@ const CASES: Case[] = [
   {
     name: "a module whose options schema cannot check options",
     text: oneProvider("type: module, module: ./no-safeparse.js, matchImages: [r.test]"),
-    error: 'config config.yaml: providers[0] (provider "p"): module <dir>/no-safeparse.js: its options schema has no safeParse() (export a zod schema, or leave options out)',
+    error: 'config config.yaml: providers[0] (provider "p"): module <dir>/no-safeparse.js: its options schema has no safeParse() (export options as a function returning a zod schema, or leave options out)',
   },
   // The provider's own options
   {
