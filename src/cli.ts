@@ -114,13 +114,15 @@ function versionLine(): string {
 /** The exit status of a usage error, whichever command it came from. */
 export const EXIT_USAGE = 2;
 
-/** Runs one invocation; returns the exit status. Every error ends as one line on stderr. */
+/** Runs one invocation; returns the exit status. Every error ends as one human line on stderr (the plugin logs it as JSON first). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const secrets = new SecretSet();
   const log = new RunLogger({ level: "warn", file: "", fd: io.logFd }, secrets);
+  let pluginMode = false;
   try {
     const args = parseArgs(argv, VALUED_FLAGS);
     // The plugin's stderr is for log collectors (JSON); every other command's is for a person.
+    pluginMode = args.command === undefined && !args.flags.has("help") && !args.flags.has("version");
     if (args.command !== undefined) log.configure({ human: true });
     const levelFlag = args.flags.get("log-level");
     const level = typeof levelFlag === "string" ? levelFlag : io.env.CREDMUX_LOG_LEVEL;
@@ -166,7 +168,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const context: CommandContext = { io, args, log, secrets, levelFixed };
     return await command.run(context);
   } catch (error) {
-    io.writeStderr(`credmux: ${describeError(error, (text) => secrets.mask(text))}\n`);
+    const line = describeError(error, (text) => secrets.mask(text));
+    // The plugin's stderr is JSON for log collectors, the failure included; the human line comes last.
+    if (pluginMode) log.failure(error, line);
+    io.writeStderr(`credmux: ${line}\n`);
     if (!(error instanceof CredmuxError)) log.debug("unexpected error", { error });
     // As kubectl and the docker credential helpers: 2 is a wrong invocation, 1 a failure (or `match`'s miss).
     return error instanceof CredmuxError && error.kind === "usage" ? EXIT_USAGE : 1;

@@ -1,18 +1,21 @@
-// One request, start to finish (DESIGN.md steps 4-6): select the providers whose matchImages match,
-// ask them under one deadline, keep only the keys each is entitled to give for this image, and
-// merge their answers into one kubelet response.
+// One request, start to finish (DESIGN.md steps 4-6): name the image (image-name.ts, through a
+// mirror rule if one matches), select the providers whose matchImages match (select.ts), ask each
+// through the credential cache (cache/) under one deadline, keep only the keys each is entitled to
+// give for this image (key-scope.ts), and merge their answers into one kubelet response (merge.ts).
 import { describeDuration } from "./duration.js";
 import { Deadline } from "./deadline.js";
-import { CredmuxError, describeError } from "./errors.js";
+import { CredmuxError } from "./errors.js";
 import { normalizeImageName, type ImageName } from "./image-name.js";
-import { keyWithinPatterns, lookupCredentials, matchImage, normalizeAuthKey, registryOf, urlsMatchStr } from "./match.js";
-import { findMirror, fromSideAuth, mirrorHasPath, mirroredImageName } from "./mirror.js";
+import { findMirror, mirroredImageName } from "./mirror.js";
+import { filterKeys } from "./key-scope.js";
+import { mergeAnswers } from "./merge.js";
+import { selectProvider } from "./select.js";
 import type { CacheSource, CredentialCache } from "./cache/credential-cache.js";
 import { cacheIdentity, makeCacheKey } from "./cache/key.js";
 import { providerFingerprint } from "./cache/provider-fingerprint.js";
 import type { Config, MirrorRule, ProviderConfig } from "./config.js";
 import type { Logger } from "./log.js";
-import type { AuthEntry, CacheKeyType, KubeletRequest, KubeletResponse } from "./protocol.js";
+import type { AuthEntry, KubeletRequest, KubeletResponse } from "./protocol.js";
 import { ProviderError, type CredentialRequest, type ProviderEnv, type ProviderFunction, type ProviderResult } from "./provider.js";
 import type { SecretSet } from "./secrets.js";
 
@@ -60,8 +63,6 @@ export interface Resolution {
   failure?: CredmuxError;
 }
 
-const DOCKER_HUB_KEY = "index.docker.io";
-
 export class Dispatcher {
   readonly #config: Config;
   readonly #context: RunContext;
@@ -106,70 +107,7 @@ export class Dispatcher {
     }
     if (failed) return { ...base, response: emptyResponse(request), failure: failed.error };
 
-    let auth: Record<string, AuthEntry> = {};
-    const taken = new Set<string>();
-    let cacheDurationMs = Number.POSITIVE_INFINITY;
-    for (const outcome of asked) {
-      let contributed = false;
-      for (const [key, credential] of outcome.credentials) {
-        // One JSON object cannot hold two credentials for one key: the provider earlier in the config wins.
-        if (taken.has(key)) {
-          log.debug("a key is shadowed by an earlier provider", { provider: outcome.provider.name, key });
-          continue;
-        }
-        taken.add(key);
-        auth[key] = credential;
-        contributed = true;
-      }
-      if (contributed) cacheDurationMs = Math.min(cacheDurationMs, outcome.lifetimeMs!);
-    }
-    let cacheKeyType = this.#cacheKeyType(image, asked);
-    if (rule) {
-      // The runtime sends the `from` image's credentials to the mirror: each key of the mirror's
-      // registry is answered for exactly the `from` images it serves there, as a path-scoped key is without mirrors.
-      if (image.name === mirroredImageName(rule, requested.name)) {
-        auth = fromSideAuth(rule, requested.name, auth, log);
-      } else {
-        // Image-name normalisation changed the mirrored name (`to: docker.io` and a one-part path):
-        // which from images a mirror key serves is then unknown, so none is answered.
-        log.warn("answering no credentials: the mirrored image name is not the mirror's to followed by the image's path", { image: requested.name, mirror: image.name, to: rule.to });
-        auth = {};
-      }
-      // Reused registry-wide, the answer would reach images outside the rule, or ones another rule sends elsewhere.
-      const otherRule = this.#config.mirrors.some((other) => other !== rule && matchImage(hostPortOf(other.from), requested.registry));
-      if (mirrorHasPath(rule) || otherRule) cacheKeyType = "Image";
-    } else if (this.#config.mirrors.some((other) => matchImage(hostPortOf(other.from), requested.registry))) {
-      // Part of this registry is mirrored: reused registry-wide, this answer would reach the mirrored part.
-      cacheKeyType = "Image";
-    }
-    const hasCredentials = Object.keys(auth).length > 0;
-    return {
-      ...base,
-      response: {
-        apiVersion: request.apiVersion,
-        cacheKeyType,
-        // No credentials: "0s", so that the kubelet asks again rather than caching the empty answer.
-        cacheDurationMs: hasCredentials ? cacheDurationMs : 0,
-        auth,
-      },
-    };
-  }
-
-  /** The narrowest reuse the answer allows: Registry only if it is the same for every repository of the registry. */
-  #cacheKeyType(image: ImageName, asked: ProviderOutcome[]): CacheKeyType {
-    if (asked.some((outcome) => outcome.result?.cacheKeyType === "Image")) return "Image";
-    // A provider scoped to part of this registry (matchImages with a path) would be asked for some of
-    // its repositories and not others; the kubelet reusing this answer registry-wide would be wrong.
-    for (const provider of this.#config.providers) {
-      const touches = provider.matchImages.some((pattern) => matchImage(hostPortOf(pattern), image.registry));
-      const coversAll = provider.matchImages.some((pattern) => matchImage(pattern, image.registry));
-      if (touches && !coversAll) return "Image";
-    }
-    // A path-scoped key for another repository of this registry must reach the kubelet too, or the
-    // answer must not be reused for that repository: outcomes keep every key of the registry, so
-    // only a path-scoped key dropped for breadth would break this.
-    if (asked.some((outcome) => outcome.dropped.some((drop) => drop.why === BROADER && hostPortOf(drop.key) !== drop.key))) return "Image";
-    return "Registry";
+    return { ...base, response: mergeAnswers(asked, { request, requested, image, rule, config: this.#config, log }) };
   }
 
   async #ask(outcome: ProviderOutcome, image: ImageName, request: KubeletRequest, deadline: Deadline): Promise<void> {
@@ -258,24 +196,6 @@ export class Dispatcher {
   }
 }
 
-const BROADER = "broader than the provider's matchImages";
-
-function selectProvider(provider: ProviderConfig, image: string, request: KubeletRequest): ProviderOutcome {
-  const outcome: ProviderOutcome = { provider, credentials: [], dropped: [] };
-  const pattern = provider.matchImages.find((candidate) => matchImage(candidate, image));
-  if (pattern === undefined) return outcome;
-  outcome.matchedPattern = pattern;
-  const attributes = provider.tokenAttributes;
-  if (attributes) {
-    if (!request.serviceAccountToken && attributes.requireServiceAccount) {
-      outcome.skipped = "requires a service-account token and the request has none (check the kubelet config's tokenAttributes for credmux)";
-    }
-    const missing = (attributes.requiredServiceAccountAnnotationKeys ?? []).filter((key) => request.serviceAccountAnnotations?.[key] === undefined);
-    if (request.serviceAccountToken && missing.length > 0) outcome.skipped = `the service account lacks the required annotation ${missing.map((k) => `"${k}"`).join(", ")}`;
-  }
-  return outcome;
-}
-
 /** How long a provider stopped by the deadline gets to report what it was waiting for. */
 const DEADLINE_GRACE_MS = 100;
 
@@ -312,76 +232,6 @@ function checkResult(result: ProviderResult, provider: ProviderConfig): void {
   }
   if (result.expiresAt !== undefined && !(result.expiresAt instanceof Date && Number.isFinite(result.expiresAt.getTime()))) throw bad("an invalid expiresAt");
   if (result.cacheKeyType !== undefined && !["Image", "Registry", "Global"].includes(result.cacheKeyType)) throw bad(`cacheKeyType "${String(result.cacheKeyType)}"`);
-}
-
-/** Keeps the keys a provider may give for this image: parseable, within its matchImages, for this registry. */
-function filterKeys(result: ProviderResult, provider: ProviderConfig, image: ImageName, matchedPattern: string, log: Logger): Pick<ProviderOutcome, "credentials" | "dropped"> {
-  const credentials: ProviderOutcome["credentials"] = [];
-  const dropped: DroppedKey[] = [];
-  const kept = new Set<string>();
-  for (const [original, credential] of Object.entries(result.auth)) {
-    const stored = normalizeAuthKey(original);
-    if (stored === undefined) {
-      dropped.push({ key: original, why: "the kubelet cannot parse it" });
-      log.warn("dropping an auth key the kubelet cannot parse", { provider: provider.name, key: original });
-      continue;
-    }
-    const normalized = canonicalDockerHubKey(stored);
-    // The kubelet normalises the key it reads once: answered as the operator's key is stored, this
-    // one would be normalised again into another key ("reg.test/v2/v2/team" is stored as
-    // "reg.test/v2/team", which answered would become "reg.test/team"), serving other images.
-    const reread = normalizeAuthKey(normalized);
-    if (reread !== normalized) {
-      dropped.push({ key: original, why: `the kubelet stores it as "${stored}", and would store that answered key as ${reread === undefined ? "nothing" : `"${reread}"`}` });
-      log.warn("dropping an auth key the kubelet would store as another key than credmux can answer", { provider: provider.name, key: original, storedAs: stored });
-      continue;
-    }
-    // Keys for other registries are of no use to this image, and must not travel with its answer.
-    if (!urlsMatchStr(hostPortOf(normalized), image.registry)) {
-      dropped.push({ key: normalized, why: `for another registry than ${image.registry}` });
-      continue;
-    }
-    const narrowed = keyWithinPatterns(normalized, provider.matchImages) ? normalized : narrowToPattern(normalized, image, matchedPattern);
-    if (narrowed !== normalized && narrowed !== undefined) {
-      log.debug("narrowed an auth key to the path of the matchImages pattern that selected the provider", { provider: provider.name, key: normalized, narrowed });
-    }
-    if (narrowed === undefined) {
-      dropped.push({ key: normalized, why: BROADER });
-      log.warn("dropping an auth key broader than the provider's matchImages: it could hand the credential to another registry", {
-        provider: provider.name, key: normalized, matchImages: provider.matchImages,
-      });
-      continue;
-    }
-    if (kept.has(narrowed)) continue;
-    kept.add(narrowed);
-    credentials.push([narrowed, credential]);
-  }
-  return { credentials, dropped };
-}
-
-/**
- * A registry-wide key from a provider selected by a path-scoped pattern (`registry.io/team-a`) is
- * answered as that scope instead (`registry.io/team-a`): narrower than what the provider gave, and
- * exactly what the operator configured it for. undefined when narrowing would not make it fit.
- */
-function narrowToPattern(key: string, image: ImageName, pattern: string): string | undefined {
-  const patternPath = pattern.slice(hostPortOf(pattern).length);
-  // Only breadth in the path is narrowed; a key broader in its host (`*.io`) is a misconfiguration.
-  if (patternPath === "" || hostPortOf(key) !== image.registry || !urlsMatchStr(key, image.name)) return undefined;
-  const candidate = `${image.registry}${patternPath}`;
-  const keyPath = key.slice(hostPortOf(key).length);
-  return candidate.length > key.length && patternPath.startsWith(keyPath) && urlsMatchStr(candidate, image.name) && keyWithinPatterns(candidate, [pattern]) ? candidate : undefined;
-}
-
-/** The kubelet uses `index.docker.io` credentials for Docker Hub images, which it names docker.io/...; say docker.io directly. */
-function canonicalDockerHubKey(key: string): string {
-  if (key === DOCKER_HUB_KEY || key.startsWith(`${DOCKER_HUB_KEY}/`)) return `docker.io${key.slice(DOCKER_HUB_KEY.length)}`;
-  return key;
-}
-
-/** The host[:port] part of a pattern or key. */
-export function hostPortOf(pattern: string): string {
-  return registryOf(pattern);
 }
 
 function providerFailure(provider: ProviderConfig, error: unknown): CredmuxError {

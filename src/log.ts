@@ -47,6 +47,8 @@ export class RunLogger implements Logger {
   #pino: PinoLogger | undefined;
   /** The log file's stream, closed by close(); fd 2 is never ours to close. */
   #fileStream: { destroy(): void } | undefined;
+  /** The failures failure() has logged. */
+  readonly #loggedFailures = new WeakSet<object>();
   /** In human mode, the JSON logger of the log file. */
   #fileOnly: RunLogger | undefined;
   #sink: LogSink;
@@ -100,12 +102,17 @@ export class RunLogger implements Logger {
     this.#logger()[level](safeFields as object, this.#secrets.mask(message));
   }
 
-  /** Writes an error line to the log file only: stderr gets the CLI's one-line message instead. */
-  recordFailure(message: string, fields?: LogFields): void {
-    if (!this.#sink.file || !this.enabled("error")) return;
-    const fileOnly = new RunLogger({ ...this.#sink, fd: -1 }, this.#secrets, this.#bindings);
-    fileOnly.error(message, fields);
-    fileOnly.close();
+  /**
+   * Logs the failure that ends a kubelet-plugin run, once however many layers report it: as a JSON
+   * error line on stderr (and in the log file), which log collectors read; the CLI then writes the
+   * one human line the kubelet shows in its own error.
+   */
+  failure(error: unknown, message: string, fields?: LogFields): void {
+    if (typeof error === "object" && error !== null) {
+      if (this.#loggedFailures.has(error)) return;
+      this.#loggedFailures.add(error);
+    }
+    this.error(message, fields);
   }
 
   #scrub(fields: LogFields): LogFields {

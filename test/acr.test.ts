@@ -86,7 +86,7 @@ test("user-assigned managed identity by client id or resource id; an unknown one
   const unknown = await exec(server, "myregistry.azurecr.io/app", { clientId: "99999999-0000-0000-0000-000000000000" });
   assert.equal(unknown.status, 1);
   assert.equal(unknown.stdout, "");
-  assert.match(unknown.stderr, /^credmux: provider azure: acr: managed identity endpoint http:\/\/127\.0\.0\.1:\d+\/metadata\/identity\/oauth2\/token answered HTTP 400: invalid_request: Identity not found \(check that the node has a managed identity/);
+  assert.match(unknown.human, /^credmux: provider azure: acr: managed identity endpoint http:\/\/127\.0\.0\.1:\d+\/metadata\/identity\/oauth2\/token answered HTTP 400: invalid_request: Identity not found \(check that the node has a managed identity/);
 });
 
 test("service principal: the secret file (relative to the config) buys an Entra token; the secret itself is never the registry password", async () => {
@@ -134,7 +134,7 @@ test("workload identity: the kubelet's service-account token is the client asser
   // Missing annotation: the upstream plugin's words.
   const missing = await exec(server, "myregistry.azurecr.io/app", { tokenAttributes: TOKEN_ATTRIBUTES }, {}, { serviceAccountToken: SA_TOKEN, serviceAccountAnnotations: { "kubernetes.azure.com/acr-tenant-id": server.tenant } });
   assert.equal(missing.status, 1);
-  assert.match(missing.stderr, /^credmux: provider azure: acr: client id annotation kubernetes\.azure\.com\/acr-client-id is not found or the value is empty \(/);
+  assert.match(missing.human, /^credmux: provider azure: acr: client id annotation kubernetes\.azure\.com\/acr-client-id is not found or the value is empty \(/);
 
   // Configured annotation keys and defaults.
   const custom = await exec(server, "myregistry.azurecr.io/app", {
@@ -167,7 +167,7 @@ test("a host that is not an ACR login server gets no token: spoofed names, and a
   const server = await startAzureServer();
   const spoof = await exec(server, "foo.azurecr.io.example/app", { matchImages: ["*.azurecr.io.example"] });
   assert.equal(spoof.status, 1);
-  assert.match(spoof.stderr, /^credmux: provider azure: acr: foo\.azurecr\.io\.example is not an Azure Container Registry login server \(list only ACR login servers in matchImages/);
+  assert.match(spoof.human, /^credmux: provider azure: acr: foo\.azurecr\.io\.example is not an Azure Container Registry login server \(list only ACR login servers in matchImages/);
   assert.equal(server.requests.length, 0, "no token was even asked for");
 
   // A custom cloud's suffix is served once configured.
@@ -213,7 +213,7 @@ test("a hanging IMDS, registry or exchange fails at the deadline", async () => {
     assert.equal(run.status, 1, endpoint);
     assert.equal(run.stdout, "");
     // The provider names the endpoint that hung (the dispatcher's own line only if it says nothing).
-    assert.match(run.stderr, /^credmux: provider azure: acr: .*http:\/\/127\.0\.0\.1:\d+\/\S+: no answer before the deadline/);
+    assert.match(run.human, /^credmux: provider azure: acr: .*http:\/\/127\.0\.0\.1:\d+\/\S+: no answer before the deadline/);
     server.modes[endpoint] = "ok";
   }
 });

@@ -96,7 +96,7 @@ test("Enterprise Edition: the instance id by name through ListInstance (the exac
 
   const unknown = await exec(server, `nosuch-registry.cn-hangzhou.cr.aliyuncs.com/ns/app`, accessKey(server, dir), {}, {}, dir);
   assert.equal(unknown.status, 1);
-  assert.match(unknown.stderr, /^credmux: provider aliyun: alibaba: no Enterprise Edition instance named "nosuch" in cn-hangzhou for access key LTAI5tExampleKeyId \(check the instance name/);
+  assert.match(unknown.human, /^credmux: provider aliyun: alibaba: no Enterprise Edition instance named "nosuch" in cn-hangzhou for access key LTAI5tExampleKeyId \(check the instance name/);
 });
 
 test("the ECS RAM role: metadata session token (hardened mode), the listed role, its STS keys signing with the security token", async () => {
@@ -185,7 +185,7 @@ test("signatures are checked: a wrong secret or an unknown key is the API's erro
   const dir = tempDir();
   const wrong = await exec(server, `${PERSONAL}/team/app`, accessKey(server, dir, "not-the-secret"), {}, {}, dir);
   assert.equal(wrong.status, 1);
-  assert.match(wrong.stderr, /^credmux: provider aliyun: alibaba: cr GetAuthorizationToken \(2016-06-07\) at http:\/\/127\.0\.0\.1:\d+ answered HTTP 400: SignatureDoesNotMatch: SignatureDoesNotMatch \(check that access key LTAI5tExampleKeyId may call cr:GetAuthorizationToken\)/);
+  assert.match(wrong.human, /^credmux: provider aliyun: alibaba: cr GetAuthorizationToken \(2016-06-07\) at http:\/\/127\.0\.0\.1:\d+ answered HTTP 400: SignatureDoesNotMatch: SignatureDoesNotMatch \(check that access key LTAI5tExampleKeyId may call cr:GetAuthorizationToken\)/);
   assert.equal(apiCalls(server)[0]!.verified, false);
   const unknown = await exec(server, `${PERSONAL}/team/app`, { accessKeyId: "LTAIunknown", accessKeySecretFile: "ak-secret" }, {}, {}, dir);
   assert.equal(unknown.status, 1);
@@ -233,7 +233,7 @@ test("a hanging metadata server, STS or API fails at the deadline", async () => 
     assert.equal(run.status, 1, part);
     assert.equal(run.stdout, "");
     // The provider names the endpoint that hung (the dispatcher's own line only if it says nothing).
-    assert.match(run.stderr, /^credmux: provider aliyun: alibaba: .*http:\/\/127\.0\.0\.1:\d+\/?\S*: no answer before the deadline/);
+    assert.match(run.human, /^credmux: provider aliyun: alibaba: .*http:\/\/127\.0\.0\.1:\d+\/?\S*: no answer before the deadline/);
     server.modes[part] = "ok";
   }
 });

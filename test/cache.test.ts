@@ -206,7 +206,7 @@ test("upstream down: a still-valid cached credential is served; an expired one i
   const expired = await exec(config, `${registry}/app`);
   assert.equal(expired.status, 1);
   assert.equal(expired.stdout, "");
-  assert.match(expired.stderr, /^credmux: provider tokens: token endpoint http:\/\/127\.0\.0\.1:\d+\/token answered HTTP 503: upstream unavailable\n$/);
+  assert.match(expired.human, /^credmux: provider tokens: token endpoint http:\/\/127\.0\.0\.1:\d+\/token answered HTTP 503: upstream unavailable\n$/);
 });
 
 test("cache trouble degrades to an uncached answer with one warning, never a failure", async () => {

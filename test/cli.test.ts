@@ -62,7 +62,7 @@ test("validate summarises a good config and reports a bad one in one line", asyn
   assert.match(good.stdout, /is valid: 3 providers/);
   const bad = await runBundle(["validate", "--config", path.join(FIXTURES, "configs", "unknown-field.json")]);
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /^credmux: config .*unknown-field\.json: top level: unknown field "cahce" \(did you mean "cache"\?\)\n$/);
+  assert.match(bad.human, /^credmux: config .*unknown-field\.json: top level: unknown field "cahce" \(did you mean "cache"\?\)\n$/);
 });
 
 test("version, help on every command, and usage errors", async () => {
@@ -126,5 +126,5 @@ test("the plugin's --provider asks only the named providers, and refuses names t
   assert.deepEqual(JSON.parse(other.stdout).auth, {}, "hub is not asked");
   const unknown = await runBundle(["--config", BASIC, "--provider", "hub,nope"], { stdin: request });
   assert.equal(unknown.status, 1);
-  assert.match(unknown.stderr, /^credmux: --provider names "nope", not in .*basic\.json \(the kubelet config is older than the credmux config: run credmux kubelet-config --merge \(or credmux install\) again\)\n$/);
+  assert.match(unknown.human, /^credmux: --provider names "nope", not in .*basic\.json \(the kubelet config is older than the credmux config: run credmux kubelet-config --merge \(or credmux install\) again\)\n$/);
 });

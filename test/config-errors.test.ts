@@ -81,7 +81,7 @@ for (const c of CASES) {
       const run = await runBundle(args, { stdin: request });
       assert.equal(run.status, 1, `${args[0]}: ${run.stderr}`);
       assert.equal(run.stdout, "", args[0]);
-      assert.equal(run.stderr, `credmux: config ${config}: ${c.error}\n`, args[0]);
+      assert.equal(run.human, `credmux: config ${config}: ${c.error}\n`, args[0]);
       assert.ok(!run.stderr.includes("9f8e7d6c"), `${args[0]} shows the secret`);
     }
   });
@@ -109,11 +109,11 @@ providers:
 `);
   const run = await runBundle(["validate", "--config", config]);
   assert.equal(run.status, 1, run.stderr);
-  assert.equal(run.stderr, `credmux: config ${config}: top level: unknown field "cahce" (did you mean "cache"?)\n`, "the top level first");
+  assert.equal(run.human, `credmux: config ${config}: top level: unknown field "cahce" (did you mean "cache"?)\n`, "the top level first");
   fs.writeFileSync(config, fs.readFileSync(config, "utf8").replace("cahce", "cache"));
   const all = await runBundle(["validate", "--config", config]);
   assert.equal(all.status, 1, all.stderr);
-  assert.equal(all.stderr, `credmux: config ${config}: ${[
+  assert.equal(all.human, `credmux: config ${config}: ${[
     'providers[0] (provider "aliyun"): unknown field "accessKeySecret" (did you mean "accessKeySecretFile"?)',
     'providers[1] (provider "harbor"): unknown field "secretFiel" (did you mean "secretFile"?)',
     'providers[1] (provider "harbor"): expected exactly one of secretFile and secretEnv, where the token comes from',

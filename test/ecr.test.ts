@@ -81,7 +81,7 @@ function answer(run: BundleRun) {
 function failureLine(run: BundleRun): string {
   assert.equal(run.status, 1, `expected a failure, got stdout ${run.stdout}`);
   assert.equal(run.stdout, "");
-  const lines = run.stderr.split("\n").filter((line) => line !== "");
+  const lines = run.human.split("\n").filter((line) => line !== "");
   assert.equal(lines.length, 1, `expected one stderr line, got:\n${run.stderr}`);
   return lines[0]!;
 }

@@ -387,7 +387,7 @@ describe("fault injection against the built bundle", { concurrency: 3 }, () => {
         const run = await execBundle(config, provider.image, { measureRss: true });
         assert.equal(run.status, 1, `exit status; stderr: ${run.stderr}`);
         assert.equal(run.stdout, "");
-        const lines = run.stderr.split("\n").filter(Boolean);
+        const lines = run.human.split("\n").filter(Boolean);
         assert.equal(lines.length, 1, `one stderr line, found: ${run.stderr}`);
         assert.ok(lines[0]!.startsWith("credmux: provider net: "), lines[0]);
         assert.match(lines[0]!.slice("credmux: provider net: ".length), c.line(provider.what(endpoint)));
@@ -491,7 +491,7 @@ describe("fault injection against the built bundle", { concurrency: 3 }, () => {
         const run = await running;
         assert.equal(run.status, 1, run.stderr);
         assert.equal(run.stdout, "");
-        const lines = run.stderr.split("\n").filter(Boolean);
+        const lines = run.human.split("\n").filter(Boolean);
         assert.equal(lines.length, 1, run.stderr);
         assert.match(lines[0]!.slice("credmux: provider child: ".length), c.line(provider.what(program)));
         await assertNothingLeftSoon(dir);

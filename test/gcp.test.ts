@@ -116,7 +116,7 @@ test("workload identity failures are errors, never a fallback to the node's iden
   const refused = await exec(server, "gcr.io/p/app", entry, {}, optIn);
   assert.equal(refused.status, 1);
   assert.equal(refused.stdout, "");
-  assert.match(refused.stderr, /^credmux: provider google: gcp: STS token exchange http:\/\/127\.0\.0\.1:\d+\/v1\/token answered HTTP 400: invalid_grant: The subject token is invalid\. \(check the workload identity pool/);
+  assert.match(refused.human, /^credmux: provider google: gcp: STS token exchange http:\/\/127\.0\.0\.1:\d+\/v1\/token answered HTTP 400: invalid_grant: The subject token is invalid\. \(check the workload identity pool/);
   assert.equal(server.issued.metadata.length, 0);
   // Opted in, but the provider has no workload identity settings.
   const unconfigured = await exec(server, "gcr.io/p/app", { tokenAttributes: TOKEN_ATTRIBUTES }, {}, optIn);
@@ -137,7 +137,7 @@ test("a refusing metadata server is an error naming it: HTTP 403, HTTP 503 after
   const forbidden = await exec(server, "gcr.io/p/app");
   assert.equal(forbidden.status, 1);
   assert.equal(forbidden.stdout, "");
-  assert.match(forbidden.stderr, /^credmux: provider google: gcp: metadata server http:\/\/127\.0\.0\.1:\d+\/computeMetadata\/v1\/instance\/service-accounts\/default\/token answered HTTP 403 with something other than JSON \(text\/html\)/);
+  assert.match(forbidden.human, /^credmux: provider google: gcp: metadata server http:\/\/127\.0\.0\.1:\d+\/computeMetadata\/v1\/instance\/service-accounts\/default\/token answered HTTP 403 with something other than JSON \(text\/html\)/);
 
   server.modes.metadata = "fail";
   server.requests.length = 0;
@@ -162,14 +162,14 @@ test("a hanging metadata server or STS fails at the deadline, not at the kubelet
   assert.equal(run.status, 1);
   assert.equal(run.stdout, "");
   // The provider names the endpoint that hung (the dispatcher's own line only if it says nothing).
-  assert.match(run.stderr, /^credmux: provider google: gcp: .*http:\/\/127\.0\.0\.1:\d+\/\S+: no answer before the deadline/);
+  assert.match(run.human, /^credmux: provider google: gcp: .*http:\/\/127\.0\.0\.1:\d+\/\S+: no answer before the deadline/);
 
   server.modes.sts = "hang";
   server.sts.audience = stsAudience(WI)!;
   const wi = await exec(server, "gcr.io/p/app", { tokenAttributes: TOKEN_ATTRIBUTES, workloadIdentity: { ...WI, stsEndpoint: server.stsUrl } }, HANG_DEADLINE,
     { serviceAccountToken: KSA_TOKEN, serviceAccountAnnotations: { "iam.gke.io/enable-wi-image-pull": "true" } });
   assert.equal(wi.status, 1);
-  assert.match(wi.stderr, /^credmux: provider google: gcp: .*http:\/\/127\.0\.0\.1:\d+\/v1\/token: no answer before the deadline/);
+  assert.match(wi.human, /^credmux: provider google: gcp: .*http:\/\/127\.0\.0\.1:\d+\/v1\/token: no answer before the deadline/);
 });
 
 test("a malformed or incomplete answer is an error", async () => {

@@ -41,10 +41,16 @@ for (const c of cases.bad) {
     const run = await runBundle(["--config", path.join(FIXTURES, "configs", c.config)], { stdin: stdinOf(c) });
     assert.equal(run.status, 1, `exit status; stderr: ${run.stderr}`);
     assert.equal(run.stdout, "", "nothing on stdout");
+    // For log collectors, one JSON error line; then, last, the one human line the kubelet shows.
     const lines = run.stderr.split("\n").filter((line) => line !== "");
-    assert.equal(lines.length, 1, `one line on stderr, found: ${run.stderr}`);
-    assert.match(lines[0]!, /^credmux: /);
-    assert.ok(lines[0]!.includes(c.stderr!), `stderr names the problem: expected to include ${JSON.stringify(c.stderr)}, found ${JSON.stringify(lines[0])}`);
+    assert.equal(lines.length, 2, `a JSON line and a human line on stderr, found: ${run.stderr}`);
+    const logged = JSON.parse(lines[0]!) as Record<string, unknown>;
+    // A provider's failure names the image; a request or config failure comes before there is one.
+    assert.deepEqual(Object.keys(logged), ["level", "time", ...(logged.image === undefined ? [] : ["image"]), "msg"]);
+    assert.equal(logged.level, "error");
+    assert.match(lines[1]!, /^credmux: /);
+    assert.equal(`credmux: ${logged.msg}`, lines[1], "the JSON line's msg is the human line");
+    assert.ok(lines[1]!.includes(c.stderr!), `stderr names the problem: expected to include ${JSON.stringify(c.stderr)}, found ${JSON.stringify(lines[1])}`);
     assert.doesNotMatch(run.stderr, /\n\s+at |Error: .*\n/, "no stack trace");
   });
 }

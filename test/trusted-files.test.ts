@@ -77,7 +77,7 @@ test("a provider module that another user could change is refused, naming the fi
     const run = await runBundle(["--config", config], { stdin });
     assert.equal(run.status, 1, `${name}: ${run.stderr}`);
     assert.equal(run.stdout, "", name);
-    assert.equal(run.stderr, `credmux: config ${config}: providers[0] (provider "m"): module ${module}: refusing to load it: ${problem(module)}\n`, name);
+    assert.equal(run.human, `credmux: config ${config}: providers[0] (provider "m"): module ${module}: refusing to load it: ${problem(module)}\n`, name);
   }
 });
 

@@ -1,5 +1,6 @@
 // The kubelet exec plugin: one CredentialProviderRequest on stdin, one response on stdout, exit 0;
-// or nothing on stdout, one line on stderr, exit 1 (the kubelet then caches nothing and retries).
+// or nothing on stdout, the failure on stderr (a JSON error line, then the human line the kubelet
+// shows), exit 1 (the kubelet then caches nothing and retries).
 import { CredmuxError } from "../errors.js";
 import { configForEntry, entrySelector, PROVIDER_ARG_WARNING } from "../kubelet-entry.js";
 import { execSummary } from "../exec-summary.js";
@@ -12,8 +13,9 @@ export const pluginCommand: Command = {
 
 The kubelet exec plugin. Reads one CredentialProviderRequest (credentialprovider.kubelet.k8s.io
 v1, v1beta1 or v1alpha1) on stdin and writes one CredentialProviderResponse in the same
-apiVersion on stdout. Logs go to stderr and to log.file of the config. On failure: nothing on
-stdout, one line on stderr, exit status 1.
+apiVersion on stdout. Logs go to stderr (JSON) and to log.file of the config. On failure: nothing
+on stdout; on stderr a JSON error line, then one human line (the one the kubelet shows); exit
+status 1.
 
   --entry node             ask only the providers outside service-account mode (credmux
                            kubelet-config writes this into the kubelet's main entry)
@@ -42,7 +44,7 @@ stdout, one line on stderr, exit status 1.
       log.info(summary.message, summary.fields);
     }
     if (resolution.failure && config.onFailure !== "empty") {
-      log.recordFailure(resolution.failure.toLine((text) => context.secrets.mask(text)), { image: resolution.image.name });
+      log.failure(resolution.failure, resolution.failure.toLine((text) => context.secrets.mask(text)), { image: resolution.image.name });
       throw resolution.failure;
     }
     io.writeStdout(encodeResponse(resolution.response));

@@ -9,6 +9,26 @@ export interface ProgramRun {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /**
+   * stderr without its JSON log lines: what a person reads. The kubelet plugin logs its failure as
+   * a JSON line, then writes the one human line the kubelet shows; human commands log no JSON.
+   */
+  human: string;
+}
+
+/** A line pino wrote: a JSON object with a level. */
+function isLogLine(line: string): boolean {
+  if (!line.startsWith("{")) return false;
+  try {
+    return typeof (JSON.parse(line) as { level?: unknown }).level === "string";
+  } catch {
+    return false;
+  }
+}
+
+/** stderr's lines that are not JSON log lines, each with its newline. */
+export function humanLines(stderr: string): string {
+  return stderr.split(/(?<=\n)/).filter((line) => !isLogLine(line.trimEnd())).join("");
 }
 
 export interface ProgramOptions {
@@ -52,7 +72,7 @@ export function runProgram(file: string, args: readonly string[], options: Progr
     });
     child.on("close", (status, signal) => {
       clearTimeout(timer);
-      resolve({ status, signal, stdout, stderr });
+      resolve({ status, signal, stdout, stderr, human: humanLines(stderr) });
     });
     child.stdin.on("error", () => { /* the program may exit before reading stdin */ });
     child.stdin.end(options.stdin ?? "");
