@@ -1,4 +1,4 @@
-// The start-up loader (src/boot.ts), the only code Node compiles from source on every exec.
+// The start-up loader (src/startup/boot.ts), the only code Node compiles from source on every exec.
 import path from "node:path";
 import { bundleCjs } from "./esbuild-cjs.js";
 import { builtinDefaultsPlugin } from "./plugins/builtin-defaults.js";
@@ -10,7 +10,7 @@ export type BootVariant = "bundle" | "sea";
 /** The loader for `variant`, naming the code caches with the build's `id` (build/build-id.ts). */
 export function bundleBootLoader(project: Project, { variant, id, minify = true }: { variant: BootVariant; id: string; minify?: boolean }): Promise<string> {
   return bundleCjs({
-    entryPoints: [path.join(project.root, "src", "boot.ts")],
+    entryPoints: [path.join(project.root, "src", "startup", "boot.ts")],
     minify,
     charset: "ascii",
     ...(variant === "bundle" ? { banner: { js: "#!/usr/bin/env node" } } : {}),

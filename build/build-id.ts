@@ -1,4 +1,4 @@
-// A build's id: it names the code caches (src/code-cache.ts) and config notes, so that two builds
+// A build's id: it names the code caches (src/startup/code-cache.ts) and config notes, so that two builds
 // never share one.
 import { createHash } from "node:crypto";
 

@@ -1,10 +1,10 @@
 // dist/credmux.cjs: the start-up loader, the main code, and each deferred module compressed on a
-// comment line of its own (the layout: src/bundle-format.ts), so that a request that does not need
+// comment line of its own (the layout: src/startup/bundle-format.ts), so that a request that does not need
 // a deferred module never parses it.
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import { deferredSectionText, formatBundle } from "../src/bundle-format.js";
+import { deferredSectionText, formatBundle } from "../src/startup/bundle-format.js";
 import { bundleBootLoader } from "./boot-loader.js";
 import { buildId } from "./build-id.js";
 import { bundleDeferredCode, deferredImportsOf } from "./deferred-sections.js";
@@ -51,7 +51,7 @@ async function bundleMain(project: Project, entry: string, coreModules: readonly
  * Brotli at its best for text: Node reads the whole bundle on every exec and V8 scans past its
  * comments, and 750 KB of plain comments cost ~3 ms of that; compressed they are a third of the size.
  * Decompressing needs node:zlib, but only once per build: the text is kept beside the module's
- * code cache (src/code-cache.ts).
+ * code cache (src/startup/code-cache.ts).
  */
 function compress(code: string): Buffer {
   return zlib.brotliCompressSync(Buffer.from(code), {

@@ -1,7 +1,7 @@
-// The deferred modules (src/deferred.ts), each bundled on its own: the core's libraries, and the
+// The deferred modules (src/startup/deferred.ts), each bundled on its own: the core's libraries, and the
 // chunks: every file under providers/ that something imports with import(), found from the main
 // code's entry, then from each chunk in turn (a chunk's own import() of such a file is one more).
-import { DEFERRED_LIBRARIES } from "../src/deferred-names.js";
+import { DEFERRED_LIBRARIES } from "../src/startup/deferred-names.js";
 import { bundleCjs } from "./esbuild-cjs.js";
 import { builtinDefaultsPlugin } from "./plugins/builtin-defaults.js";
 import { coreImportsPlugin } from "./plugins/core-imports.js";
@@ -17,7 +17,7 @@ export interface DeferredCode {
 
 /**
  * Options every deferred module is bundled with: minified, and compiled through node:vm
- * (src/code-cache.ts), where import() fails: an import() of a package or built-in becomes a require().
+ * (src/startup/code-cache.ts), where import() fails: an import() of a package or built-in becomes a require().
  */
 const DEFERRED_OPTIONS = { minify: true, supported: { "dynamic-import": false } } as const;
 

@@ -1,4 +1,4 @@
-// The single executable's code caches (src/code-cache.ts), made by running the bundle with the
+// The single executable's code caches (src/startup/code-cache.ts), made by running the bundle with the
 // same Node as the executable, the way the kubelet runs it, over a cache directory of its own.
 // The runs are the paths nodes take most: a dockercfg answer and an operator's provider module
 // (the main code, and the dockercfg chunk), and an ECR request whose endpoint refuses (onFailure:
@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { MAIN_SECTION } from "../src/bundle-format.js";
+import { MAIN_SECTION } from "../src/startup/bundle-format.js";
 
 /**
  * Trains in `work` with `node` on `bundle`; returns the code cache files by asset name
@@ -41,7 +41,7 @@ export function trainCodeCaches(node: string, bundle: string, sections: readonly
   const registryImage = "registry.train.test/app";
   const ecrImage = "111122223333.dkr.ecr.us-east-1.amazonaws.com/app";
   // Each config twice: the first run validates and notes it, and keeps no code cache, since the
-  // runs after it skip validating (src/config-snapshot.ts); the second keeps those of the code it ran.
+  // runs after it skip validating (src/startup/config-snapshot.ts); the second keeps those of the code it ran.
   plugin(registry, registryImage);
   plugin(registry, registryImage);
   plugin(ecr, ecrImage, ecrEnv);

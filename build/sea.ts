@@ -1,12 +1,12 @@
 // The single executables (ecosystem.md A.4): Node 24 LTS from the npm registry (build/sea-node.ts),
 // the bundle's main code as the SEA main with a V8 code cache, each deferred module as an SEA asset
-// (src/deferred.ts reads it with sea.getAsset), NODE_OPTIONS ignored (execArgvExtension "none", so
+// (src/startup/deferred.ts reads it with sea.getAsset), NODE_OPTIONS ignored (execArgvExtension "none", so
 // that the kubelet's environment cannot inject code), injected with postject.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import { deferredSectionData, MAIN_SECTION, parseBundle } from "../src/bundle-format.js";
+import { deferredSectionData, MAIN_SECTION, parseBundle } from "../src/startup/bundle-format.js";
 import { bundleBootLoader } from "./boot-loader.js";
 import { buildId } from "./build-id.js";
 import type { Project } from "./project.js";

@@ -9,11 +9,11 @@
 // login servers are served; and a failure is an error, never an empty answer.
 import fs from "node:fs";
 import path from "node:path";
-import * as z from "../src/schema.js";
-import { httpJson, httpRequest, withRetries, HttpStatusError, type HttpResponse } from "../src/http-client.js";
-import { decodeJwtClaims, jwtExpiry } from "../src/jwt.js";
+import * as z from "../src/provider-kit/schema.js";
+import { httpJson, httpRequest, withRetries, HttpStatusError, type HttpResponse } from "../src/provider-kit/http-client.js";
+import { decodeJwtClaims, jwtExpiry } from "../src/provider-kit/jwt.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
-import { registryWideKeys } from "../src/registry-keys.js";
+import { registryWideKeys } from "../src/provider-kit/registry-keys.js";
 import { defineProvider, providerError, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 import { ACR_CLOUDS, ACR_DEFAULT_MATCH_IMAGES, acrLoginServer, type AcrLoginServer } from "./acr-hosts.js";
 
@@ -272,6 +272,23 @@ async function exchange(realm: URL, service: string, aad: AadToken, server: AcrL
 
 export default defineProvider({
   type: TYPE,
+  optionDescriptions: {
+    credential: "The node's own identity: `managedIdentity` (default) or `servicePrincipal` (needs `clientId`, `tenantId` and `clientSecretFile`).",
+    clientId: "A user-assigned managed identity's client id, or the service principal's application id.",
+    identityResourceId: "A user-assigned managed identity by its ARM resource id (instead of `clientId`).",
+    tenantId: "The service principal's tenant; also workload identity's default tenant.",
+    clientSecretFile: "A file holding the service principal's client secret; relative to the config file.",
+    workloadIdentity: "Workload identity: the pod's service-account token is exchanged for an Entra token of the client the service account names (needs `tokenAttributes`).",
+    "workloadIdentity.clientIdAnnotation": "The service-account annotation naming the client. Default `kubernetes.azure.com/acr-client-id`.",
+    "workloadIdentity.tenantIdAnnotation": "The service-account annotation naming the tenant. Default `kubernetes.azure.com/acr-tenant-id`.",
+    "workloadIdentity.clientId": "Used when the service account lacks the annotation.",
+    "workloadIdentity.tenantId": "Used when the service account lacks the annotation (else `tenantId`).",
+    dnsSuffixes: "Login-server DNS suffixes of custom clouds, such as `azurecr.my.cloud`.",
+    imdsEndpoint: "The managed-identity endpoint. Default `http://169.254.169.254/metadata/identity/oauth2/token`.",
+    authorityHost: "The Entra authority. Default `$AZURE_AUTHORITY_HOST`, else that of the cloud the login server's suffix names.",
+    scope: "Default `https://containerregistry.azure.net/.default`.",
+    registryEndpoint: "Where the registry's `/v2/` and `/oauth2/exchange` are reached, for tests and air-gapped proxies: a URL in which `{registry}` stands for the login server. Default `https://{registry}`.",
+  },
   options,
   defaultMatchImages: ACR_DEFAULT_MATCH_IMAGES,
   create(opts, env) {

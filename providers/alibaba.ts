@@ -7,10 +7,10 @@
 // The answer is the temporary username and token, cached until the token's own expiry.
 import fs from "node:fs";
 import path from "node:path";
-import * as z from "../src/schema.js";
-import { httpJson, httpRequest, withRetries, HttpStatusError, type HttpRequest } from "../src/http-client.js";
+import * as z from "../src/provider-kit/schema.js";
+import { httpJson, httpRequest, withRetries, HttpStatusError, type HttpRequest } from "../src/provider-kit/http-client.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
-import { registryWideKeys } from "../src/registry-keys.js";
+import { registryWideKeys } from "../src/provider-kit/registry-keys.js";
 import type { SecretSet } from "../src/secrets.js";
 import { defineProvider, providerError, ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 import { ALIBABA_DEFAULT_MATCH_IMAGES, alibabaRegistry, type AlibabaRegistry } from "./alibaba-hosts.js";
@@ -370,6 +370,23 @@ async function enterpriseToken(registry: AlibabaRegistry, opts: Options, credent
 
 export default defineProvider({
   type: TYPE,
+  optionDescriptions: {
+    credential: "What signs the API calls: `ecsRamRole`, `rrsa` or `accessKey`. Default: RRSA if configured, else an access key if configured, else the ECS RAM role.",
+    ecsRoleName: "The instance's RAM role. Default `$ALIBABA_CLOUD_ECS_METADATA`, else the role the metadata server lists.",
+    metadataEndpoint: "Default `http://100.100.100.200`.",
+    metadataToken: "Ask the metadata server for a session token first (security-hardened mode). Default `true`.",
+    roleArn: "RRSA: the RAM role to assume. Default `$ALIBABA_CLOUD_ROLE_ARN`.",
+    oidcProviderArn: "RRSA: the cluster's OIDC provider. Default `$ALIBABA_CLOUD_OIDC_PROVIDER_ARN`.",
+    oidcTokenFile: "RRSA: the OIDC token file; in service-account mode the kubelet's token is used instead. Default `$ALIBABA_CLOUD_OIDC_TOKEN_FILE`.",
+    roleArnAnnotation: "Service-account mode: the service-account annotation naming the RAM role to assume (else `roleArn`).",
+    stsEndpoint: "Default `https://sts.aliyuncs.com`.",
+    accessKeyId: "Access key: its id. Default `$ALIBABA_CLOUD_ACCESS_KEY_ID`.",
+    accessKeySecretFile: "Access key: a file holding its secret (there is no inline secret option). Default: `$ALIBABA_CLOUD_ACCESS_KEY_SECRET`.",
+    apiEndpoint: "The `cr` API's URL, in which `{region}` stands for the registry's region. Default `https://cr.{region}.aliyuncs.com`.",
+    instances: "Enterprise Edition instances by registry host: for custom domains, or to skip the ListInstance lookup.",
+    "instances.*.instanceId": "The instance id (`cri-...`).",
+    "instances.*.region": "The instance's region.",
+  },
   options,
   defaultMatchImages: ALIBABA_DEFAULT_MATCH_IMAGES,
   create(opts, env) {

@@ -6,9 +6,9 @@
 // message on stdout and a non-zero exit.
 import fs from "node:fs";
 import path from "node:path";
-import * as z from "../src/schema.js";
-import { childEnvironment, describeExit, lastLine, runChild } from "../src/child-process.js";
-import { optionRule } from "../src/option-rule.js";
+import * as z from "../src/provider-kit/schema.js";
+import { childEnvironment, describeExit, lastLine, runChild } from "../src/provider-kit/child-process.js";
+import { optionRule } from "../src/provider-kit/option-rule.js";
 import { defineProvider, providerError, ProviderError, type ProviderEnv } from "../src/provider.js";
 import { kubeletSearchPaths } from "./dockercfg.js";
 
@@ -54,6 +54,14 @@ const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export default defineProvider({
   type: TYPE,
+  optionDescriptions: {
+    helper: "The docker credential helper: a suffix (`ecr-login` runs `docker-credential-ecr-login` from the PATH) or a path to the program. Without it, the helper that `credHelpers`/`credsStore` of the docker config files name.",
+    dockerConfigFiles: "Docker config files whose `credHelpers`/`credsStore` name the helper. Default: the kubelet's search path.",
+    rootDir: "The kubelet's `--root-dir`, first in that search path. Default `/var/lib/kubelet`.",
+    env: "Variables added to the helper's environment (otherwise credmux's own), as in the kubelet's config.",
+    "env[].name": "The variable's name.",
+    "env[].value": "Its value.",
+  },
   options,
   // Cached: a helper is a child process of unknown cost (ecr-login calls AWS, gcloud takes a second),
   // and without an expiry from it the answer lives for defaults.cacheDuration, as long as the

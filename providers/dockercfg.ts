@@ -3,10 +3,10 @@
 // robot accounts, any private registry). Files are read on every call, so a rotated file takes
 // effect at the next kubelet cache miss.
 import path from "node:path";
-import * as z from "../src/schema.js";
+import * as z from "../src/provider-kit/schema.js";
 import { jsonSyntaxReason } from "../src/errors.js";
 import { normalizeAuthKey } from "../src/match.js";
-import { readSmallFile, type SmallFileError } from "../src/small-file.js";
+import { readSmallFile, type SmallFileError } from "../src/provider-kit/small-file.js";
 import { defineProvider, providerError, type ProviderEnv } from "../src/provider.js";
 import type { AuthEntry } from "../src/protocol.js";
 
@@ -150,6 +150,10 @@ function isLegacyFile(file: string, document: unknown): boolean {
 
 export default defineProvider({
   type: TYPE,
+  optionDescriptions: {
+    files: "Docker `config.json` or legacy `.dockercfg` files, merged in order (an earlier file's entry wins), re-read every exec; relative to the config file. Default: the kubelet's search path (`{rootDir}/config.json`, `./config.json`, `$HOME/.docker/config.json`, `/.docker/config.json`, then the same for `.dockercfg`).",
+    rootDir: "The kubelet's `--root-dir`, first in that search path. Default `/var/lib/kubelet`.",
+  },
   options,
   // Reading the files is cheaper than the cache, and a rotated file must take effect at once.
   cacheable: false,

@@ -4,7 +4,7 @@
 // service-account mode the pod's role, named by a service-account annotation, is assumed with
 // AssumeRoleWithWebIdentity and the kubelet's token. The SDK (ecr-sdk.ts) is imported only when a
 // request reaches this provider: a request for another provider never pays for it.
-import * as z from "../src/schema.js";
+import * as z from "../src/provider-kit/schema.js";
 import { parseGoDuration } from "../src/duration.js";
 import { defineProvider, providerError, type ProviderError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 import { awsClientConfig, ENDPOINT_ENV, recordEndpoint, type ApiLocation, type AwsService, type CallSettings } from "./ecr-endpoints.js";
@@ -369,6 +369,19 @@ export function createEcrProvider(opts: Options, env: ProviderEnv, loadSdk: () =
 
 export default defineProvider({
   type: TYPE,
+  optionDescriptions: {
+    region: "The region for hosts the patterns match that are not ECR hosts (pull-through mirrors). Default: the AWS SDK's.",
+    roles: "Registry account id (12 digits) to the IAM role ARN assumed with STS AssumeRole before asking that account's ECR: cross-account pulls.",
+    roleAnnotations: "Service-account mode: the service-account annotations that may name the pod's role, first found wins. Default `eks.amazonaws.com/ecr-role-arn`, then `eks.amazonaws.com/role-arn`.",
+    fallback: "Service-account mode, no role annotation: `fail` (default) or `node` (the node's credentials).",
+    maxAttempts: "Attempts per AWS call (1-10); throttling, 5xx and timeouts are retried with jittered backoff. Default `3`.",
+    requestTimeout: "The time one attempt of an AWS call may take. Default `5s`.",
+    imdsTimeout: "The time one instance-metadata request of the default credential chain may take. Default `1s`.",
+    imdsV1Fallback: "Let the default chain fall back to IMDSv1 when no IMDSv2 token comes. Default `false`: a node whose metadata address drops packets fails after one `imdsTimeout`.",
+    endpoint: "The ECR API endpoint. Default: `AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL`, or the registry host's own (FIPS and dual-stack included). The SDK ignores `HTTPS_PROXY`: behind a proxy use a VPC endpoint or this.",
+    publicEndpoint: "The ECR Public API endpoint, likewise.",
+    stsEndpoint: "The STS endpoint, likewise.",
+  },
   options,
   defaultMatchImages: ECR_DEFAULT_MATCH_IMAGES,
   create(opts, env) {

@@ -5,8 +5,8 @@
 // does not: the token's expires_in becomes the cache lifetime (upstream answers cacheDuration 0, so
 // the kubelet never caches), and any failure is an error (upstream answers an empty auth map with
 // exit 0, and the pull goes on anonymously to a 401).
-import * as z from "../src/schema.js";
-import { httpJson, withRetries, HttpStatusError } from "../src/http-client.js";
+import * as z from "../src/provider-kit/schema.js";
+import { httpJson, withRetries, HttpStatusError } from "../src/provider-kit/http-client.js";
 import { keyWithinPatterns, matchImage } from "../src/match.js";
 import { defineProvider, providerError, type CredentialRequest, type ProviderEnv, type ProviderResult } from "../src/provider.js";
 
@@ -157,6 +157,20 @@ async function federatedToken(wi: WorkloadIdentity, subjectToken: string, env: P
 
 export default defineProvider({
   type: TYPE,
+  optionDescriptions: {
+    serviceAccount: "The instance's service account whose token is used: `default` (the default) or its email.",
+    metadataEndpoint: "The metadata server's base URL. Default `$GCE_METADATA_HOST`, else `http://169.254.169.254/computeMetadata/v1`.",
+    workloadIdentity: "Workload identity: a service account that opts in (annotation) gets a federated token from Google's STS for the kubelet's service-account token (needs `tokenAttributes`).",
+    "workloadIdentity.audience": "The STS audience verbatim; or built from `projectId` and `identityProvider` (GKE), or from `projectNumber`, `poolId` and `providerId`.",
+    "workloadIdentity.projectId": "GKE: the project whose workload identity pool (`PROJECT.svc.id.goog`) is used.",
+    "workloadIdentity.identityProvider": "GKE: the cluster's identity provider URL.",
+    "workloadIdentity.projectNumber": "Workload identity federation: the pool's project number.",
+    "workloadIdentity.poolId": "Workload identity federation: the pool.",
+    "workloadIdentity.providerId": "Workload identity federation: the pool's provider.",
+    "workloadIdentity.annotation": "The service-account annotation whose value `\"true\"` opts a service account in. Default `iam.gke.io/enable-wi-image-pull`.",
+    "workloadIdentity.stsEndpoint": "Default `https://sts.googleapis.com/v1/token`.",
+    "workloadIdentity.scope": "Default `https://www.googleapis.com/auth/cloud-platform`.",
+  },
   options,
   defaultMatchImages: GCP_REGISTRY_KEYS,
   create(opts, env) {

@@ -4,8 +4,8 @@
 // apiVersion it is configured for, and its response decoded as strictly as the kubelet decodes it.
 // Its answer is merged like any provider's, with its cacheDuration and cacheKeyType kept.
 import path from "node:path";
-import * as z from "../src/schema.js";
-import { childEnvironment, describeExit, lastLine, runChild } from "../src/child-process.js";
+import * as z from "../src/provider-kit/schema.js";
+import { childEnvironment, describeExit, lastLine, runChild } from "../src/provider-kit/child-process.js";
 import { parseGoDuration } from "../src/duration.js";
 import { API_GROUP, API_VERSIONS, type ApiVersion, type AuthEntry, type CacheKeyType } from "../src/protocol.js";
 import { defineProvider, providerError, type CredentialRequest, type ProviderError, type ProviderResult } from "../src/provider.js";
@@ -76,6 +76,15 @@ function decodeAuthEntry(key: string, entry: unknown, rejected: (reason: string)
 
 export default defineProvider({
   type: TYPE,
+  optionDescriptions: {
+    command: "Another kubelet credential provider (a vendor's ECR, GCP or ACR plugin): a path, relative to the config file, or a name found on the PATH.",
+    args: "Its arguments.",
+    env: "Added to its environment after credmux's own, as the kubelet's config does.",
+    "env[].name": "The variable's name.",
+    "env[].value": "Its value.",
+    apiVersion: "The protocol version the plugin speaks, as in the kubelet's config. Default `credentialprovider.kubelet.k8s.io/v1`.",
+    defaultCacheDuration: "The lifetime of an answer without `cacheDuration`, as the kubelet's `defaultCacheDuration`; a Go duration.",
+  },
   options: () => {
     const envVar = z.strictObject({ name: z.string().check(z.minLength(1)), value: z.string() });
 

@@ -5,12 +5,12 @@
 // `expires_in` is the expiry; the endpoint's `error` and `error_description` reach the operator as
 // they are, with every secret masked where credmux prints them.
 import path from "node:path";
-import * as z from "../src/schema.js";
-import { httpJson, HttpStatusError, withRetries } from "../src/http-client.js";
-import { jwtExpiry } from "../src/jwt.js";
-import { optionRule } from "../src/option-rule.js";
+import * as z from "../src/provider-kit/schema.js";
+import { httpJson, HttpStatusError, withRetries } from "../src/provider-kit/http-client.js";
+import { jwtExpiry } from "../src/provider-kit/jwt.js";
+import { optionRule } from "../src/provider-kit/option-rule.js";
 import { defineProvider, providerError, type ProviderEnv } from "../src/provider.js";
-import { readSecretFile } from "../src/secret-file.js";
+import { readSecretFile } from "../src/provider-kit/secret-file.js";
 
 const TYPE = "oauth2";
 const fail = providerError(TYPE);
@@ -101,6 +101,21 @@ function basicCredentials(clientId: string, secret: string): string {
 
 export default defineProvider({
   type: TYPE,
+  optionDescriptions: {
+    tokenUrl: "The token endpoint (http or https).",
+    grant: "`client_credentials` (RFC 6749) or `token_exchange` (RFC 8693).",
+    username: "The registry username that goes with the access token.",
+    clientId: "The client id; required for `client_credentials` and with `clientSecretFile`.",
+    clientSecretFile: "A file holding the client secret; relative to the config file.",
+    clientAuth: "How the client authenticates: `basic` (HTTP Basic, RFC 6749 2.3.1, the default) or `body` (client_id and client_secret in the form).",
+    audience: "One or more `audience` parameters.",
+    scope: "One or more scopes, sent space-separated.",
+    resource: "One or more `resource` parameters.",
+    subjectTokenFile: "`token_exchange`: the subject token's file; without it, the kubelet's service-account token (needs `tokenAttributes`).",
+    subjectTokenType: "`token_exchange`: default `urn:ietf:params:oauth:token-type:jwt`.",
+    requestedTokenType: "`token_exchange`: sent when set.",
+    caFile: "A PEM CA bundle to trust for an https endpoint instead of the system's; relative to the config file. Proxies come from `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.",
+  },
   options,
   // Cached: every exec would otherwise call the identity provider, and expires_in says how long
   // the token lives. In service-account mode the cache keys by the service account or token.

@@ -3,17 +3,22 @@
 // comes from a file, re-read on every exec so that a rotated mounted secret takes effect at once,
 // or from an environment variable of the kubelet's. When the token is a JWT, its `exp` is the expiry.
 import path from "node:path";
-import * as z from "../src/schema.js";
-import { jwtExpiry } from "../src/jwt.js";
-import { optionRule } from "../src/option-rule.js";
+import * as z from "../src/provider-kit/schema.js";
+import { jwtExpiry } from "../src/provider-kit/jwt.js";
+import { optionRule } from "../src/provider-kit/option-rule.js";
 import { defineProvider, providerError } from "../src/provider.js";
-import { readSecretFile } from "../src/secret-file.js";
+import { readSecretFile } from "../src/provider-kit/secret-file.js";
 
 const TYPE = "token";
 const fail = providerError(TYPE);
 
 export default defineProvider({
   type: TYPE,
+  optionDescriptions: {
+    username: "The username the registry expects beside the token (often anything non-empty).",
+    secretFile: "A file holding the token, re-read every exec (a rotated mounted secret works); relative to the config file. Exactly one of `secretFile` and `secretEnv`.",
+    secretEnv: "An environment variable of the kubelet's holding the token.",
+  },
   options: () => z.strictObject({
     /** The username the registry expects beside the token (often anything non-empty). */
     username: z.string().check(z.minLength(1)),

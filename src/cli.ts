@@ -2,7 +2,7 @@
 // people. This is the only layer that writes to stdout or prints errors, once, on one line.
 import fs from "node:fs";
 import { parseArgs, VALUED_FLAGS } from "./args.js";
-import { bootHost } from "./boot-host.js";
+import { bootHost } from "./startup/boot-host.js";
 import { closestName, didYouMean } from "./did-you-mean.js";
 import { CredmuxError, describeError } from "./errors.js";
 import { LOG_LEVELS, RunLogger, type LogLevel } from "./log.js";

@@ -4,16 +4,16 @@
 // which may be a secret put in the wrong place.
 import fs from "node:fs";
 import path from "node:path";
-import * as z from "./schema.js";
+import * as z from "./provider-kit/schema.js";
 import { MAX_GO_DURATION_MS, parseGoDuration } from "./duration.js";
 import { unmatchablePatternProblem } from "./unmatchable-pattern.js";
 import { closestName } from "./did-you-mean.js";
 import { knownFields } from "./schema-fields.js";
 import { configPath, DEFAULT_CONFIG_PATHS, isJsonConfig, resolveCacheDir } from "./config-location.js";
-import { ConfigSnapshots, type NotedConfig } from "./config-snapshot.js";
+import { ConfigSnapshots, type NotedConfig } from "./startup/config-snapshot.js";
 import { CredmuxError, describeError, jsonSyntaxReason } from "./errors.js";
 import { parseGoURL } from "./go-url.js";
-import { loadDeferred } from "./deferred.js";
+import { loadDeferred } from "./startup/deferred.js";
 import { LOG_LEVELS, type LogLevel } from "./log.js";
 import type { ProviderDefinition, SchemaIssue } from "./provider.js";
 import { loadProviderDefinition } from "./provider-loader.js";

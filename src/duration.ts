@@ -2,7 +2,7 @@
 // the same spelling in both configs ("5m", "1h30m"), so credmux reads and writes exactly that.
 
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-// µs and μs written as escapes: the bundle's main code is ASCII (src/bundle-format.ts), read by boot.ts as latin1.
+// µs and μs written as escapes: the bundle's main code is ASCII (src/startup/bundle-format.ts), read by boot.ts as latin1.
 const PART = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00B5s|\u03BCs|ms|s|m|h)/;
 
 /** Parses a Go duration ("90s", "1h30m", "0") into milliseconds; undefined if Go would reject it. */

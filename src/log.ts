@@ -1,10 +1,10 @@
 // Logging: pino, synchronous, to fd 2 and optionally a file, never stdout (the kubelet reads the
-// response there). pino is deferred (src/deferred.ts): it is compiled only when a line is actually
+// response there). pino is deferred (src/startup/deferred.ts): it is compiled only when a line is actually
 // written at the enabled level, so the quiet path of a kubelet exec never pays for it.
 // Every line passes through the run's SecretSet and pino's key redaction before it is written.
 import fs from "node:fs";
 import path from "node:path";
-import { loadDeferred } from "./deferred.js";
+import { loadDeferred } from "./startup/deferred.js";
 import { humanLogLine } from "./human-log-line.js";
 import { describeError } from "./errors.js";
 import type { SecretSet } from "./secrets.js";

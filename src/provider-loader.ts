@@ -2,7 +2,7 @@
 // own module named by path (`type: module`, `module: /path/to/provider.js`).
 import path from "node:path";
 import { builtinProviders } from "../providers/registry.js";
-import { bootHost } from "./boot-host.js";
+import { bootHost } from "./startup/boot-host.js";
 import { CredmuxError, describeError } from "./errors.js";
 import type { ProviderDefinition } from "./provider.js";
 import { untrustedPathProblem } from "./trusted-path.js";

@@ -1,6 +1,6 @@
 // A provider's options schema, built when the core first checks options with it and kept for its
 // definition: building zod schemas is most of what validating costs, and a run whose config was
-// noted as valid (src/config-snapshot.ts) checks no built-in's options, so it builds none.
+// noted as valid (src/startup/config-snapshot.ts) checks no built-in's options, so it builds none.
 import { describeError } from "./errors.js";
 import type { OptionsSchema, ProviderDefinition } from "./provider.js";
 

@@ -73,6 +73,12 @@ export interface ProviderDefinition<Options = Record<string, unknown>> {
    * give the schema itself instead, as modules written before the function form do.
    */
   options?: (() => OptionsSchema<Options>) | OptionsSchema<Options>;
+  /**
+   * What each option means, for docs/config-reference.md (`npm run docs`): keys are field paths as
+   * the reference walks the schema (`a.b`, `list[].field`, `record.*.field`). Every built-in
+   * provider describes every option; a test holds the docs equal.
+   */
+  optionDescriptions?: Readonly<Record<string, string>>;
   /** The patterns used when a config entry gives no matchImages. */
   defaultMatchImages?: readonly string[];
   /** false for providers whose answer must be read afresh every exec (local files); default true. */

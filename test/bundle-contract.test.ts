@@ -1,5 +1,5 @@
 // The start-up contract of dist/credmux.cjs, read from the built file: every built-in provider is
-// a deferred section of its own (src/deferred.ts), absent from the main code that every exec
+// a deferred section of its own (src/startup/deferred.ts), absent from the main code that every exec
 // compiles; the AWS SDK is a section of its own that only the ecr chunk loads; and every core
 // module a chunk requires is offered by the main code's module table.
 import { test } from "node:test";
@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { builtinProviders } from "../providers/registry.js";
-import { deferredSectionData, parseBundle } from "../src/bundle-format.js";
+import { deferredSectionData, parseBundle } from "../src/startup/bundle-format.js";
 import { BUNDLE, REPO_ROOT } from "./helpers/paths.js";
 
 const { main, deferred } = parseBundle(fs.readFileSync(BUNDLE, "latin1"));

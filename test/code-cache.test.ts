@@ -1,4 +1,4 @@
-// V8 code caches of the bundle (src/boot.ts, src/code-cache.ts): made by the kubelet-plugin run
+// V8 code caches of the bundle (src/startup/boot.ts, src/startup/code-cache.ts): made by the kubelet-plugin run
 // that found none, used by the next, trusted only under the credential cache's own rule (a 0600
 // file of ours in a 0700 directory of ours, no symlink), and never a reason for a run to fail or
 // to answer differently.
@@ -8,8 +8,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
-import { codeCacheData, codeCacheFile, wrapCommonJs } from "../src/code-cache.js";
-import { readMainSection, readSections } from "../src/bundle-format.js";
+import { codeCacheData, codeCacheFile, wrapCommonJs } from "../src/startup/code-cache.js";
+import { readMainSection, readSections } from "../src/startup/bundle-format.js";
 import { BUNDLE } from "./helpers/paths.js";
 import { runBundle, type BundleRun } from "./helpers/run-bundle.js";
 import { startAwsServer } from "./helpers/aws-server.js";
@@ -38,7 +38,7 @@ async function plugin(config: string, args: string[] = []): Promise<BundleRun> {
 
 /**
  * Runs the plugin until it has written its code caches: the first run validates the config and
- * notes it (src/config-snapshot.ts), and keeps no code cache, since the next runs skip validating;
+ * notes it (src/startup/config-snapshot.ts), and keeps no code cache, since the next runs skip validating;
  * the second writes them.
  */
 async function warm(config: string): Promise<void> {

@@ -1,4 +1,4 @@
-// Config notes (src/config-snapshot.ts): a kubelet plugin run skips validating a config text its
+// Config notes (src/startup/config-snapshot.ts): a kubelet plugin run skips validating a config text its
 // build validated before at the same path. Held here to: the same Config as validating gives, for
 // every config the project ships or tests with; an edit, a module's change or an untrusted note
 // always means validating; and no command but the plugin ever reads a note.
@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { loadConfig, type Config } from "../src/config.js";
-import { ConfigSnapshots } from "../src/config-snapshot.js";
+import { ConfigSnapshots } from "../src/startup/config-snapshot.js";
 import { REPO_ROOT } from "./helpers/paths.js";
 import { runBundle } from "./helpers/run-bundle.js";
 import { tempDir, trustedTempDir, writeConfig } from "./helpers/temp.js";

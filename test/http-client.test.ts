@@ -1,4 +1,4 @@
-// The HTTP client every network provider uses (src/http-client.ts), against loopback servers that
+// The HTTP client every network provider uses (src/provider-kit/http-client.ts), against loopback servers that
 // speak real HTTP: JSON answers, error answers with OAuth fields quoted verbatim, non-JSON answers,
 // the size cap on a gigabyte body, the deadline, retries with backoff (and Retry-After) on 429 and
 // 5xx but not on 4xx, and HTTPS_PROXY / HTTP_PROXY / NO_PROXY through a loopback proxy that tunnels
@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after } from "node:test";
 import { CredmuxError } from "../src/errors.js";
-import { HttpStatusError, httpJson, proxyFor, withRetries, type HttpRequest } from "../src/http-client.js";
+import { HttpStatusError, httpJson, proxyFor, withRetries, type HttpRequest } from "../src/provider-kit/http-client.js";
 import { refusedUrl, startFaultServer, type FaultServer } from "./helpers/fault-server.js";
 import { skipUnlessTools } from "./helpers/required-tools.js";
 import { tempDir } from "./helpers/temp.js";

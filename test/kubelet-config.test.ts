@@ -8,7 +8,7 @@ import path from "node:path";
 import {
   aggregateKubeletErrors, decodeKubeletConfig, goDurationString, loadKubeletConfig, readKubeletConfigPath, validateKubeletProviders,
   type KubeletProvider,
-} from "../src/kubelet-config.js";
+} from "../src/node/kubelet-config.js";
 import { FIXTURES, REPO_ROOT } from "./helpers/paths.js";
 import { runBundle } from "./helpers/run-bundle.js";
 import { tempDir, writeConfig } from "./helpers/temp.js";

@@ -12,7 +12,7 @@ import { loadConfig, parseDocument } from "../src/config.js";
 import { Dispatcher } from "../src/dispatch.js";
 import { parseGoDuration } from "../src/duration.js";
 import { CredmuxError } from "../src/errors.js";
-import * as z from "../src/schema.js";
+import * as z from "../src/provider-kit/schema.js";
 import { normalizeImageName } from "../src/image-name.js";
 import { API_VERSIONS, decodeRequest, encodeResponse } from "../src/protocol.js";
 import { SecretSet } from "../src/secrets.js";
@@ -54,7 +54,7 @@ function snapshotGlobals(): GlobalSnapshot {
 }
 
 // zod adds its registries to globalThis (__zod_globalConfig, __zod_globalRegistry) when it first
-// initialises, which src/schema.ts defers to the first schema built: done here, before the snapshot.
+// initialises, which src/provider-kit/schema.ts defers to the first schema built: done here, before the snapshot.
 z.string();
 const BEFORE = snapshotGlobals();
 

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CredmuxError } from "../src/errors.js";
-import { HttpStatusError } from "../src/http-client.js";
+import { HttpStatusError } from "../src/provider-kit/http-client.js";
 import { ProviderError, providerError } from "../src/provider.js";
 import { loadConfig } from "../src/config.js";
 import { Dispatcher, providerLabel } from "../src/dispatch.js";

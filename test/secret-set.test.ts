@@ -2,9 +2,9 @@
 // a child's kept stderr never starts inside a line.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { lastLine } from "../src/child-process.js";
+import { lastLine } from "../src/provider-kit/child-process.js";
 import { SecretSet } from "../src/secrets.js";
-import { StderrTail } from "../src/stderr-tail.js";
+import { StderrTail } from "../src/provider-kit/stderr-tail.js";
 
 const SECRET = 's3cr3t <value>+/&="x"';
 const b64 = (text: string) => Buffer.from(text).toString("base64");

@@ -1,5 +1,5 @@
 // The start-up contract of a kubelet exec whose config this build noted as valid
-// (src/config-snapshot.ts): a credential-cache hit builds no zod schema and loads no provider
+// (src/startup/config-snapshot.ts): a credential-cache hit builds no zod schema and loads no provider
 // module; a miss loads the one provider it asks, and still builds no schema. Read off require.cache
 // of the plugin run in a process of its own from the transpiled tree (helpers/plugin-in-process.ts).
 import { test } from "node:test";
@@ -16,8 +16,8 @@ const CLIENT_SECRET = "client-secret-startup-3v1";
 
 const request = (image: string) => `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: V1, image })}\n`;
 
-/** zod's own files, and the module that loads it (src/schema.ts's deferred half). */
-const zodFiles = (run: InProcessRun) => run.loaded.filter((file) => /(^|\/)node_modules\/zod\//.test(file) || file === path.join("src", "zod-functions.js"));
+/** zod's own files, and the module that loads it (src/provider-kit/schema.ts's deferred half). */
+const zodFiles = (run: InProcessRun) => run.loaded.filter((file) => /(^|\/)node_modules\/zod\//.test(file) || file === path.join("src", "provider-kit", "zod-functions.js"));
 /** Provider modules of providers/, but the registry, which only names them. */
 const providerFiles = (run: InProcessRun) => run.loaded.filter((file) => file.startsWith(`providers${path.sep}`) && file !== path.join("providers", "registry.js"));
 

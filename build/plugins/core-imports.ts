@@ -2,7 +2,7 @@
 // ("credmux-core:src/NAME.ts"): one ProviderError class, one http client, and no second copy of
 // core code in any chunk. The modules met are noted, for the core's module table.
 import type { Plugin } from "esbuild";
-import { CORE_MODULE_PREFIX } from "../../src/deferred-names.js";
+import { CORE_MODULE_PREFIX } from "../../src/startup/deferred-names.js";
 import { pathInside, resolveOwnImport } from "./resolve-own.js";
 
 /** The directory of the core's code. */

@@ -1,5 +1,5 @@
 // The core's module table, generated: every src/ module that some deferred chunk imports, as the
-// running main code's own instance, by path from the root. src/deferred.ts hands a chunk's
+// running main code's own instance, by path from the root. src/startup/deferred.ts hands a chunk's
 // require("credmux-core:src/NAME.ts") the table's entry.
 import type { Plugin } from "esbuild";
 

@@ -1,10 +1,10 @@
 // The one deferral rule: an import() whose target is a file under providers/ is not bundled into
 // its importer. The file becomes a deferred chunk of its own (build/deferred-sections.ts), and the
-// import() becomes code that loads that chunk on first use (src/deferred.ts), whoever the importer
+// import() becomes code that loads that chunk on first use (src/startup/deferred.ts), whoever the importer
 // is: the main code (the provider registry's entries) or another chunk (a provider's own heavy
 // dependency).
 import type { Plugin } from "esbuild";
-import { DEFERRED_CHUNK_PREFIX } from "../../src/deferred-names.js";
+import { DEFERRED_CHUNK_PREFIX } from "../../src/startup/deferred-names.js";
 import { CORE_MODULE_TABLE } from "./core-module-table.js";
 import { pathInside, resolveOwnImport } from "./resolve-own.js";
 
@@ -21,12 +21,12 @@ export function chunkName(relativePath: string): string {
 export function mainCodeLoad(name: string): string {
   return [
     `import { ${CORE_MODULE_TABLE.exportName} } from ${JSON.stringify(CORE_MODULE_TABLE.specifier)};`,
-    `import { loadDeferredChunk } from "./src/deferred.ts";`,
+    `import { loadDeferredChunk } from "./src/startup/deferred.ts";`,
     `module.exports = loadDeferredChunk(${JSON.stringify(name)}, ${CORE_MODULE_TABLE.exportName});`,
   ].join("\n");
 }
 
-/** What an import() of the chunk `name` becomes in another chunk: a require() that src/deferred.ts answers with it. */
+/** What an import() of the chunk `name` becomes in another chunk: a require() that src/startup/deferred.ts answers with it. */
 export function chunkLoad(name: string): string {
   return `module.exports = require(${JSON.stringify(`${DEFERRED_CHUNK_PREFIX}${name}`)});`;
 }

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../log.js";
 import type { AuthEntry, CacheKeyType } from "../protocol.js";
-import { untrustedFileReason } from "../private-file.js";
+import { untrustedFileReason } from "../startup/private-file.js";
 import type { CacheKey } from "./key.js";
 
 const ENTRY_VERSION = 1;

@@ -3,7 +3,7 @@
 // provider-fingerprint.ts), so that a changed config is a miss. A key holds hashes, never a secret,
 // and its file name is a hash of the key, so nothing about a pull's identity shows in a directory
 // listing either.
-import { decodeJwtClaims } from "../jwt.js";
+import { decodeJwtClaims } from "../provider-kit/jwt.js";
 import { sha256Hex as sha256 } from "../sha256.js";
 import type { ProviderConfig } from "../config.js";
 import type { CredentialRequest } from "../provider.js";

@@ -2,7 +2,7 @@
 // fresh. It serves the long-lived uses (`check` over many images, tests, a library caller) and
 // fronts the disk within one process. A kubelet exec asks for one image and would never hit it, so
 // the plugin does not create one and never loads lru-cache.
-import { loadDeferred } from "../deferred.js";
+import { loadDeferred } from "../startup/deferred.js";
 import type { CacheEntry } from "./disk.js";
 
 type LRU = import("lru-cache").LRUCache<string, CacheEntry>;

@@ -21,7 +21,7 @@ export interface Command {
 
 /**
  * Loaded on demand: a kubelet exec runs only the plugin, and should not initialise the modules of
- * install, kubelet-config or check (the bundle compiles what it runs; see src/deferred.ts for why
+ * install, kubelet-config or check (the bundle compiles what it runs; see src/startup/deferred.ts for why
  * start-up matters).
  */
 export const commands: Readonly<Record<string, () => Promise<Command>>> = {

@@ -1,5 +1,5 @@
 // `credmux install --profile NAME`: puts the running executable, the credmux config and the merged
-// kubelet config where the platform's kubelet looks (src/install-profiles.ts). Every file is written
+// kubelet config where the platform's kubelet looks (src/node/install-profiles.ts). Every file is written
 // beside its destination and renamed into place, since the kubelet may be executing the old one at
 // that moment; a file whose bytes and mode are already right is not touched, so a second run
 // changes nothing. --dry-run only reports.
@@ -9,11 +9,11 @@ import { DEFAULT_CONFIG_PATHS } from "../config-location.js";
 import { parseDocument } from "../config.js";
 import { CredmuxError } from "../errors.js";
 import { fileOptionsOf } from "../file-options.js";
-import { installProfile, kubeletFlags, PROFILE_NAMES, type InstallProfile } from "../install-profiles.js";
+import { installProfile, kubeletFlags, PROFILE_NAMES, type InstallProfile } from "../node/install-profiles.js";
 import {
   aggregateKubeletErrors, decodeKubeletConfig, formatKubeletConfig, kubeletConfigFor, KUBELET_CONFIG_V1,
   KUBELET_CONFIG_KIND, mergeKubeletConfig, validateKubeletProviders, DEFAULT_ENTRY_NAME,
-} from "../kubelet-config.js";
+} from "../node/kubelet-config.js";
 import type { Command } from "./index.js";
 import { loadRunConfig } from "./setup.js";
 

@@ -6,7 +6,7 @@ import { CredmuxError } from "../errors.js";
 import {
   aggregateKubeletErrors, decodeKubeletConfig, formatKubeletConfig, kubeletConfigFor, mergeKubeletConfig,
   validateKubeletProviders, type KubeletConfigFormat,
-} from "../kubelet-config.js";
+} from "../node/kubelet-config.js";
 import type { Command } from "./index.js";
 import { loadRunConfig } from "./setup.js";
 

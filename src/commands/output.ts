@@ -1,7 +1,7 @@
 // One output flag for every command that prints a report, as kubectl has: `-o table|json|yaml`
 // (`--output`). `table` is the human text; json and yaml are the same data for scripts.
 import { CredmuxError } from "../errors.js";
-import { loadDeferred } from "../deferred.js";
+import { loadDeferred } from "../startup/deferred.js";
 import type { ParsedArgs } from "../args.js";
 
 export type OutputFormat = "table" | "json" | "yaml";

@@ -2,8 +2,8 @@
 // or nothing on stdout, the failure on stderr (a JSON error line, then the human line the kubelet
 // shows), exit 1 (the kubelet then caches nothing and retries).
 import { CredmuxError } from "../errors.js";
-import { configForEntry, entrySelector, PROVIDER_ARG_WARNING } from "../kubelet-entry.js";
-import { execSummary } from "../exec-summary.js";
+import { configForEntry, entrySelector, PROVIDER_ARG_WARNING } from "../node/kubelet-entry.js";
+import { execSummary } from "./exec-summary.js";
 import { decodeRequest, encodeResponse } from "../protocol.js";
 import type { Command } from "./index.js";
 import { loadRunConfig, makeCache, makeDispatcher } from "./setup.js";

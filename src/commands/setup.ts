@@ -1,6 +1,6 @@
 // What every config-reading command does first: find and load the config, and let its log
 // settings take effect (unless --log-level or CREDMUX_LOG_LEVEL already chose the level).
-import { bootHost } from "../boot-host.js";
+import { bootHost } from "../startup/boot-host.js";
 import { configPath, loadConfig, type Config } from "../config.js";
 import { shadowedDefaultConfigs } from "../config-location.js";
 import { CredentialCache } from "../cache/credential-cache.js";

@@ -7,8 +7,8 @@ import { parseDocument } from "../config.js";
 import { describeDuration } from "../duration.js";
 import { CredmuxError } from "../errors.js";
 import { describeOption, fileOptionProblem, fileOptionsOf } from "../file-options.js";
-import { readKubeletConfigPath } from "../kubelet-config.js";
-import { kubeletDrift } from "../kubelet-drift.js";
+import { readKubeletConfigPath } from "../node/kubelet-config.js";
+import { kubeletDrift } from "../node/kubelet-drift.js";
 import type { Command } from "./index.js";
 import { loadRunConfig } from "./setup.js";
 

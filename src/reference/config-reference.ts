@@ -8,7 +8,7 @@ import { builtinProviders } from "../../providers/registry.js";
 import type { ProviderDefinition } from "../provider.js";
 import { loadProviderDefinition } from "../provider-loader.js";
 import { providerOptionsSchema } from "../provider-options.js";
-import { CONFIG_DESCRIPTIONS, PROVIDER_COMMON_DESCRIPTIONS, PROVIDER_OPTION_DESCRIPTIONS, type Descriptions } from "./option-descriptions.js";
+import { CONFIG_DESCRIPTIONS, PROVIDER_COMMON_DESCRIPTIONS, type Descriptions } from "./option-descriptions.js";
 
 /** The part of a JSON Schema (draft 2020-12, as zod writes it) this file reads. */
 export interface JsonSchema {
@@ -54,11 +54,15 @@ async function optionsJsonSchema(type: string): Promise<JsonSchema> {
 }
 
 /** Every schema of the config, as JSON Schema: the file's top level, a provider entry's common fields, each type's options. */
-export async function referenceSchemas(): Promise<{ config: JsonSchema; common: JsonSchema; providers: Record<string, JsonSchema> }> {
+export async function referenceSchemas(): Promise<{ config: JsonSchema; common: JsonSchema; providers: Record<string, JsonSchema>; optionDescriptions: Record<string, Descriptions> }> {
   const { fileSchema, providerCommonSchema } = buildSchemas();
   const providers: Record<string, JsonSchema> = {};
-  for (const type of builtinTypes()) providers[type] = await optionsJsonSchema(type);
-  return { config: jsonSchemaOf(fileSchema), common: jsonSchemaOf(providerCommonSchema), providers };
+  const optionDescriptions: Record<string, Descriptions> = {};
+  for (const type of builtinTypes()) {
+    providers[type] = await optionsJsonSchema(type);
+    optionDescriptions[type] = (await builtinDefinition(type)).optionDescriptions ?? {};
+  }
+  return { config: jsonSchemaOf(fileSchema), common: jsonSchemaOf(providerCommonSchema), providers, optionDescriptions };
 }
 
 /** One field of a schema, where it is and what it takes. */
@@ -116,7 +120,7 @@ function describedFields(fields: readonly Field[], descriptions: Descriptions, w
   const known = new Set(fields.map((field) => field.path));
   const stale = Object.keys(descriptions).filter((path) => !known.has(path));
   if (missing.length > 0 || stale.length > 0) {
-    throw new Error(`src/reference/option-descriptions.ts, ${what}: ${[
+    throw new Error(`${what}: ${[
       missing.length > 0 ? `no description of ${missing.join(", ")}` : "",
       stale.length > 0 ? `a description of ${stale.join(", ")}, which the schema does not have` : "",
     ].filter(Boolean).join("; ")}`);
@@ -136,12 +140,10 @@ function table(fields: ReadonlyArray<Field & { description: string }>): string {
 /** docs/config-reference.md. */
 export async function renderConfigReference(): Promise<string> {
   const schemas = await referenceSchemas();
-  const top = describedFields(fieldsOf(schemas.config), CONFIG_DESCRIPTIONS, "CONFIG_DESCRIPTIONS");
-  const common = describedFields(fieldsOf(schemas.common), PROVIDER_COMMON_DESCRIPTIONS, "PROVIDER_COMMON_DESCRIPTIONS");
-  const extra = Object.keys(PROVIDER_OPTION_DESCRIPTIONS).filter((type) => !Object.hasOwn(schemas.providers, type));
-  if (extra.length > 0) throw new Error(`src/reference/option-descriptions.ts: descriptions of ${extra.join(", ")}, which are not built-in types`);
+  const top = describedFields(fieldsOf(schemas.config), CONFIG_DESCRIPTIONS, "src/reference/option-descriptions.ts, CONFIG_DESCRIPTIONS");
+  const common = describedFields(fieldsOf(schemas.common), PROVIDER_COMMON_DESCRIPTIONS, "src/reference/option-descriptions.ts, PROVIDER_COMMON_DESCRIPTIONS");
   const sections = await Promise.all(builtinTypes().map(async (type) => {
-    const fields = describedFields(fieldsOf(schemas.providers[type]!), PROVIDER_OPTION_DESCRIPTIONS[type] ?? {}, `PROVIDER_OPTION_DESCRIPTIONS["${type}"]`);
+    const fields = describedFields(fieldsOf(schemas.providers[type]!), schemas.optionDescriptions[type]!, `providers/${type}.ts, optionDescriptions`);
     const entry = await builtinDefinition(type);
     const defaults = entry.defaultMatchImages
       ? `Default \`matchImages\`: ${entry.defaultMatchImages.map((pattern) => `\`${pattern}\``).join(", ")}.`
@@ -234,7 +236,7 @@ export async function configJsonSchema(): Promise<JsonSchema> {
     required: [...new Set([...(common.required ?? []), ...(options.required ?? [])])],
     additionalProperties: open,
   });
-  const entries = builtinTypes().map((type) => entry(type, describe(schemas.providers[type]!, PROVIDER_OPTION_DESCRIPTIONS[type] ?? {}), false));
+  const entries = builtinTypes().map((type) => entry(type, describe(schemas.providers[type]!, schemas.optionDescriptions[type]!), false));
   entries.push(entry("module", { properties: { module: { type: "string", minLength: 1, description: "The provider module's path, relative to the config file." } }, required: ["module"] }, true));
   const config = describe(schemas.config, CONFIG_DESCRIPTIONS);
   return {

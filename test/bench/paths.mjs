@@ -21,7 +21,7 @@ export async function benchPaths({ root, work, exec }) {
   // dockercfg: the static path every node has.
   const dockerConfig = writeJson("docker-config.json", { auths: { "registry.bench.test": { auth: Buffer.from("bench:bench-password").toString("base64") } } });
   const dockercfgProvider = { name: "registry", type: "dockercfg", matchImages: ["registry.bench.test"], files: [dockerConfig] };
-  // A cache directory, as the default config has: the code caches live there (src/code-cache.ts).
+  // A cache directory, as the default config has: the code caches live there (src/startup/code-cache.ts).
   const jsonConfig = writeJson("dockercfg.json", { apiVersion: "credmux/v1alpha1", kind: "Config", cache: { dir: path.join(work, "dockercfg-cache") }, providers: [dockercfgProvider] });
   const uncachedConfig = writeJson("dockercfg-uncached.json", { apiVersion: "credmux/v1alpha1", kind: "Config", cache: { dir: "" }, providers: [dockercfgProvider] });
   const yamlConfig = path.join(work, "dockercfg.yaml");

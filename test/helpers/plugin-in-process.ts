@@ -1,12 +1,12 @@
 // The kubelet plugin run inside a process of its own from the transpiled tree (not the bundle), so
 // that what the exec loads can be read off require.cache: runCli with an io of its own, under the
-// boot host a bundle's loader hands the main code (src/boot-host.ts), so that it notes its config
+// boot host a bundle's loader hands the main code (src/startup/boot-host.ts), so that it notes its config
 // and reads notes as the bundle does. One child process per exec:
 //   node .build/test/helpers/plugin-in-process.js BUILD_ID ARGS...   (the request on stdin)
 // prints one JSON line, an InProcessRun.
 import fs from "node:fs";
 import path from "node:path";
-import type { BootHost } from "../../src/boot-host.js";
+import type { BootHost } from "../../src/startup/boot-host.js";
 import { runProgram } from "./run-program.js";
 import { REPO_ROOT } from "./paths.js";
 

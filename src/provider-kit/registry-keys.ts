@@ -2,8 +2,8 @@
 // registry token): the registry itself where the provider's matchImages cover it, and each
 // path-scoped pattern that matches the image, so that the answer holds for every repository the
 // provider serves there and nothing wider (the core drops broader keys).
-import { keyWithinPatterns, matchImage } from "./match.js";
-import type { CredentialRequest } from "./provider.js";
+import { keyWithinPatterns, matchImage } from "../match.js";
+import type { CredentialRequest } from "../provider.js";
 
 /** The keys for a registry-wide credential, as far as matchImages allow. */
 export function registryWideKeys(request: Pick<CredentialRequest, "registry" | "image">, matchImages: readonly string[]): string[] {

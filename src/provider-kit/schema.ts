@@ -1,9 +1,9 @@
 // The zod/mini functions credmux's schemas are written with: the config's and every built-in
-// provider's options. One module, which the core offers to provider chunks (src/deferred.ts),
+// provider's options. One module, which the core offers to provider chunks (src/startup/deferred.ts),
 // so that the bundle holds one copy of them: bundled into each chunk, they were some 12 KB of every
 // provider's 20, which every exec's read and parse of the bundle paid for.
-// zod itself (src/zod-functions.ts) is initialised when the first schema is built, not as the
-// bundle starts: an exec whose config was validated before (src/config-snapshot.ts) builds none,
+// zod itself (src/provider-kit/zod-functions.ts) is initialised when the first schema is built, not as the
+// bundle starts: an exec whose config was validated before (src/startup/config-snapshot.ts) builds none,
 // and zod's initialisation and its share of the code cache cost every exec most of a millisecond.
 import type * as zod from "./zod-functions.js";
 

@@ -9,10 +9,10 @@
 //   single executable: the code caches were made by the same Node at build time (build/sea-training.ts).
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs, VALUED_FLAGS } from "./args.js";
+import { parseArgs, VALUED_FLAGS } from "../args.js";
 import type { BootHost } from "./boot-host.js";
 import { AssetCodeCache, compileCommonJs, DirectoryCodeCache, type CodeCacheStore } from "./code-cache.js";
-import { configPath, isJsonConfig, resolveCacheDir } from "./config-location.js";
+import { configPath, isJsonConfig, resolveCacheDir } from "../config-location.js";
 import { readMainSection } from "./bundle-format.js";
 
 declare const __CREDMUX_BOOT__: "bundle" | "sea";

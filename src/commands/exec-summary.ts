@@ -1,9 +1,9 @@
 // The one line an operator reads per kubelet exec at `info`: what was asked for, which providers
 // answered and from where (the credential cache or upstream), which keys went back for which
 // registry, and for how long the kubelet may keep them. Names and keys only, never a credential.
-import { formatGoDuration } from "./duration.js";
-import type { Resolution } from "./dispatch.js";
-import type { LogFields } from "./log.js";
+import { formatGoDuration } from "../duration.js";
+import type { Resolution } from "../dispatch.js";
+import type { LogFields } from "../log.js";
 
 /**
  * How one matching provider ended: "hit" (the credential cache answered), "stale" (an upstream failed

@@ -4,8 +4,8 @@
 // only its direct child, and a grandchild left running, or holding a pipe, would otherwise outlive
 // credmux and pile up on the node. Beyond reach: a descendant that leaves the group (setsid,
 // setpgid) is not killed; one that holds a pipe delays the answer by EXIT_GRACE_MS at most.
-import { ProviderError } from "./provider.js";
-import type { SecretSet } from "./secrets.js";
+import { ProviderError } from "../provider.js";
+import type { SecretSet } from "../secrets.js";
 import { StderrTail } from "./stderr-tail.js";
 
 /** One program to run: what, with which arguments, environment and stdin, under which deadline. */

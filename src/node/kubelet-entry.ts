@@ -4,8 +4,8 @@
 // (`--entry node`, `--entry service-account:AUDIENCE`), never provider names: renaming a provider or
 // adding one with the same patterns leaves every entry on the nodes right. Entries written by older
 // credmux name providers (`--provider a,b`); they keep working as they did, with a warning.
-import type { Config, ProviderConfig } from "./config.js";
-import { CredmuxError } from "./errors.js";
+import type { Config, ProviderConfig } from "../config.js";
+import { CredmuxError } from "../errors.js";
 
 /** The value of `--entry` for the entry of providers outside service-account mode. */
 export const NODE_ENTRY = "node";

@@ -12,8 +12,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ensurePrivateDirectory, isPrivateDirectory, readPrivateFile, writePrivateFile } from "./private-file.js";
-import { sha256Hex } from "./sha256.js";
-import type { Config, ProviderConfig } from "./config.js";
+import { sha256Hex } from "../sha256.js";
+import type { Config, ProviderConfig } from "../config.js";
 
 /** 2: the resolved Config beside the text. A note of version 1 holds only the text, and is not read. */
 const NOTE_VERSION = 2;

@@ -5,7 +5,7 @@
 //     providers/registry.ts; a provider's own heavy dependency, from the provider): the build
 //     turns that import() into loadDeferredChunk(NAME), NAME being the file's path without ".ts".
 // The build bundles each one separately, compresses it and appends it to dist/credmux.cjs as one
-// comment line, which V8 only skims (src/bundle-format.ts); loading one reads that line's bytes,
+// comment line, which V8 only skims (src/startup/bundle-format.ts); loading one reads that line's bytes,
 // decompresses and compiles it on first use. In the single executable they are SEA assets instead.
 // Outside the bundle (tests, type checks) the ordinary require() and import() are used.
 import path from "node:path";
@@ -91,7 +91,7 @@ function readSeaAsset(name: string): string | undefined {
 }
 
 /**
- * A deferred section holds its module compressed (src/bundle-format.ts). The text decompressed is
+ * A deferred section holds its module compressed (src/startup/bundle-format.ts). The text decompressed is
  * handed to the code cache store, which keeps it for the next exec; the text it kept is used
  * instead of reading the section and decompressing it again: the store keeps it under this
  * build's id, a hash of every section's text, so it is this section's.

@@ -1,7 +1,7 @@
 // Secrets kept in files (a mounted Kubernetes secret, a projected token, a file an operator rotates):
 // read afresh on every call, so that a rotation takes effect at the next kubelet cache miss, and
 // trimmed, because such files usually end with a newline the registry would reject.
-import type { ProviderError, ProviderErrorFactory } from "./provider.js";
+import type { ProviderError, ProviderErrorFactory } from "../provider.js";
 import { readSmallFile, type SmallFileError } from "./small-file.js";
 
 const MAX_SECRET_BYTES = 64 << 10;

@@ -4,8 +4,8 @@
 // environment, an optional CA bundle, and errors that name the endpoint and never quote a secret.
 import fs from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
-import { ProviderError } from "./provider.js";
-import type { SecretSet } from "./secrets.js";
+import { ProviderError } from "../provider.js";
+import type { SecretSet } from "../secrets.js";
 
 export const DEFAULT_MAX_BYTES = 1 << 20;
 

@@ -3,12 +3,12 @@
 // matchImages match the image and merges their answers, protocol section 4.4), and where the two
 // configs have drifted apart so that a pull gets no credentials or an exec fails.
 import path from "node:path";
-import { parseArgs, VALUED_FLAGS } from "./args.js";
-import type { Config, ProviderConfig } from "./config.js";
-import { describeError } from "./errors.js";
+import { parseArgs, VALUED_FLAGS } from "../args.js";
+import type { Config, ProviderConfig } from "../config.js";
+import { describeError } from "../errors.js";
 import type { KubeletProvider } from "./kubelet-config.js";
 import { entryArg, entryAsks, entrySelector, unknownProviderNames, type EntrySelector } from "./kubelet-entry.js";
-import { matchImage } from "./match.js";
+import { matchImage } from "../match.js";
 
 /** A kubelet entry that execs credmux with this config, and what its args select. */
 export interface CredmuxEntry {

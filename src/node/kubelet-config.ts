@@ -5,15 +5,15 @@
 // a config the kubelet rejects stops the kubelet, so credmux must never write one.
 import fs from "node:fs";
 import path from "node:path";
-import type { Config, ProviderConfig, TokenAttributes } from "./config.js";
-import { formatGoDuration, parseGoDuration } from "./duration.js";
-import { CredmuxError } from "./errors.js";
-import { goQuote, goURLError } from "./go-url.js";
-import { loadDeferred } from "./deferred.js";
+import type { Config, ProviderConfig, TokenAttributes } from "../config.js";
+import { formatGoDuration, parseGoDuration } from "../duration.js";
+import { CredmuxError } from "../errors.js";
+import { goQuote, goURLError } from "../go-url.js";
+import { loadDeferred } from "../startup/deferred.js";
 import { entryArg } from "./kubelet-entry.js";
-import { matchImage } from "./match.js";
-import { sha256Hex } from "./sha256.js";
-import { API_GROUP, API_VERSIONS } from "./protocol.js";
+import { matchImage } from "../match.js";
+import { sha256Hex } from "../sha256.js";
+import { API_GROUP, API_VERSIONS } from "../protocol.js";
 
 /** The group and kind of the kubelet's --image-credential-provider-config file. */
 export const KUBELET_CONFIG_GROUP = "kubelet.config.k8s.io";
@@ -58,7 +58,7 @@ export interface KubeletConfigDocument {
  * The kubelet entries for a credmux config: one named `name` for every provider outside
  * service-account mode, and one per service-account audience (the kubelet has one tokenAttributes
  * per entry; `credmux install` links those names to the same executable). Their args name the
- * entry's kind and audience, never a provider (src/kubelet-entry.ts), so renaming a provider or
+ * entry's kind and audience, never a provider (src/node/kubelet-entry.ts), so renaming a provider or
  * adding one with the same patterns leaves them right. `configArg` is the credmux config's path as
  * the kubelet's exec must pass it.
  */

@@ -2,7 +2,7 @@
 // build takes it apart (parseBundle), and start-up reads the sections it needs (readSections).
 //   the start-up loader (boot.ts), the only code Node compiles;
 //   the main code, in a block comment, so that V8 only skims it, with every "*/" in it written "*\0/";
-//   each deferred module (src/deferred.ts) on a comment line `//@credmux-deferred NAME br DATA`;
+//   each deferred module (src/startup/deferred.ts) on a comment line `//@credmux-deferred NAME br DATA`;
 //   a last line `//@credmux-sections NAME OFFSET LENGTH ...` giving where each section's text is
 //   ("main", and "br DATA" for each deferred module).
 // A reader reads the last line and the bytes of the sections it needs, never the whole file: the

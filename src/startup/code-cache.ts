@@ -26,7 +26,7 @@ export interface CodeCacheStore {
   decompressed(name: string, text: string): void;
 }
 
-/** The text a module is compiled as: Node's own CommonJS wrapper, plus boot.ts's host (src/boot-host.ts). */
+/** The text a module is compiled as: Node's own CommonJS wrapper, plus boot.ts's host (src/startup/boot-host.ts). */
 export function wrapCommonJs(source: string): string {
   return `(function (exports, require, module, __filename, __dirname, __credmuxHost) {${source}\n})`;
 }
@@ -35,7 +35,7 @@ export type CommonJsFunction = (exports: unknown, require: NodeJS.Require, modul
 
 /**
  * Compiles a module's wrapped source with its code cache from the host's store, and tells the
- * store when there was none to use. The module cannot call import() (src/boot-host.ts).
+ * store when there was none to use. The module cannot call import() (src/startup/boot-host.ts).
  */
 export function compileCommonJs(host: BootHost, name: string, source: string, filename: string): CommonJsFunction {
   const store = host.codeCache;
