@@ -12,10 +12,10 @@ const requestFor = (image) => `${JSON.stringify({ kind: "CredentialProviderReque
 
 export async function cloudBenchPaths({ root, work }) {
   const require = createRequire(path.join(root, "package.json"));
-  const { createGcpServer } = require(".build/test/helpers/gcp-server.js");
-  const { createAzureServer } = require(".build/test/helpers/azure-server.js");
-  const { createAlibabaServer } = require(".build/test/helpers/alibaba-server.js");
-  const { createAwsServer } = require(".build/test/helpers/aws-server.js");
+  const { createGcpServer } = require("./.build/test/helpers/gcp-server.js");
+  const { createAzureServer } = require("./.build/test/helpers/azure-server.js");
+  const { createAlibabaServer } = require("./.build/test/helpers/alibaba-server.js");
+  const { createAwsServer } = require("./.build/test/helpers/aws-server.js");
   const bundle = path.join(root, "dist", "credmux.cjs");
   const writeJson = (name, value) => {
     const file = path.join(work, name);
