@@ -23,7 +23,7 @@ export async function buildBundle(project: Project, { minify = true }: { minify?
   if (main.chunks.size !== chunks.size || [...chunks.keys()].some((name) => !main.chunks.has(name))) {
     throw new Error(`build: the main code's deferred imports changed between two bundlings: ${[...chunks.keys()]} and ${[...main.chunks.keys()]}`);
   }
-  const sections = deferred.modules.map(([name, code]): [string, string] => [name, deferredSectionText(compress(code))]);
+  const sections = deferred.modules.map(([name, code]): [string, string] => [name, deferredSectionText(code, compress)]);
   const loader = await bundleBootLoader(project, { variant: "bundle", id: buildId(main.code, sections), minify });
   const out = path.join(project.root, "dist", "credmux.cjs");
   fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -53,8 +53,8 @@ async function bundleMain(project: Project, entry: string, coreModules: readonly
  * Decompressing needs node:zlib, but only once per build: the text is kept beside the module's
  * code cache (src/startup/code-cache.ts).
  */
-function compress(code: string): Buffer {
-  return zlib.brotliCompressSync(Buffer.from(code), {
+function compress(code: Buffer): Buffer {
+  return zlib.brotliCompressSync(code, {
     params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT },
   });
 }

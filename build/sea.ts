@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import { deferredSectionData, MAIN_SECTION, parseBundle } from "../src/startup/bundle-format.js";
+import { deferredSectionSource, MAIN_SECTION, parseBundle } from "../src/startup/bundle-format.js";
 import { bundleBootLoader } from "./boot-loader.js";
 import { buildId } from "./build-id.js";
 import type { Project } from "./project.js";
@@ -38,15 +38,15 @@ async function quietly(inject: () => Promise<void>): Promise<void> {
   }
 }
 
-/** The bundle's main code, and each deferred module decompressed: the single executable's assets. */
+/** The bundle's main code, and each deferred module decoded: the single executable's assets. */
 function bundleAssets(bundleFile: string): { main: string; assets: Map<string, string> } {
   const { main, deferred } = parseBundle(fs.readFileSync(bundleFile, "latin1"));
   if (deferred.size === 0) throw new Error(`sea: ${bundleFile} has no deferred sections`);
   const assets = new Map<string, string>();
   for (const [name, text] of deferred) {
-    const data = deferredSectionData(text);
-    if (!data) throw new Error(`sea: the deferred section ${name} of ${bundleFile} has an encoding this build does not read`);
-    assets.set(name, zlib.brotliDecompressSync(data).toString("utf8"));
+    const source = deferredSectionSource(text, (data) => zlib.brotliDecompressSync(data));
+    if (source === undefined) throw new Error(`sea: the deferred section ${name} of ${bundleFile} has an encoding this build does not read`);
+    assets.set(name, source);
   }
   return { main, assets };
 }

@@ -8,11 +8,11 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { builtinProviders } from "../providers/registry.js";
-import { deferredSectionData, parseBundle } from "../src/startup/bundle-format.js";
+import { deferredSectionSource, parseBundle } from "../src/startup/bundle-format.js";
 import { BUNDLE, REPO_ROOT } from "./helpers/paths.js";
 
 const { main, deferred } = parseBundle(fs.readFileSync(BUNDLE, "latin1"));
-const code = new Map([...deferred].map(([name, text]) => [name, zlib.brotliDecompressSync(deferredSectionData(text)!).toString("utf8")]));
+const code = new Map([...deferred].map(([name, text]) => [name, deferredSectionSource(text, (data) => zlib.brotliDecompressSync(data))!]));
 
 /** Every .ts file's text under `dir` of the repository. */
 function sources(dir: string): Map<string, string> {

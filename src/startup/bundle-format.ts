@@ -2,9 +2,9 @@
 // build takes it apart (parseBundle), and start-up reads the sections it needs (readSections).
 //   the start-up loader (boot.ts), the only code Node compiles;
 //   the main code, in a block comment, so that V8 only skims it, with every "*/" in it written "*\0/";
-//   each deferred module (src/startup/deferred.ts) on a comment line `//@credmux-deferred NAME br DATA`;
+//   each deferred module (src/startup/deferred.ts) on a comment line `//@credmux-deferred NAME ENCODING DATA`;
 //   a last line `//@credmux-sections NAME OFFSET LENGTH ...` giving where each section's text is
-//   ("main", and "br DATA" for each deferred module).
+//   ("main", and "ENCODING DATA" for each deferred module).
 // A reader reads the last line and the bytes of the sections it needs, never the whole file: the
 // bundle is 400 KB, and reading and scanning it whole cost a deferred module's load about a millisecond.
 // The reader is part of the start-up loader, which Node compiles from source on every exec: it
@@ -23,8 +23,16 @@ const MAIN_CLOSE = "\n*/";
 const DEFERRED_PREFIX = "\n//@credmux-deferred ";
 /** A comment cannot hold "*\/": the main code writes it so (esbuild escapes NUL in code, so no other NUL is there). */
 const ESCAPED_COMMENT_END = "*\0/";
-/** A deferred module's encoding: brotli, then base64. Compressed, the deferred sections are a third of their size. */
+/**
+ * A deferred module's encodings. A large one is brotli, then base64: a third of its size, and every
+ * exec reads the whole bundle and V8 skims its comments. A small one is base64 alone: decoding it
+ * needs no node:zlib, whose load costs an exec that keeps no decompressed text (cache.dir "") more
+ * than skimming the few kilobytes compression would save.
+ */
 const BROTLI = "br";
+const BASE64 = "b64";
+/** The size from which a deferred module is compressed. */
+const COMPRESS_FROM_BYTES = 16 * 1024;
 /** What a section name may hold: it sits between spaces on the index line, and names SEA assets and code caches. */
 const SECTION_NAME = /^[\w@/.:-]+$/;
 
@@ -52,15 +60,22 @@ export function formatBundle(loader: string, main: string, deferred: ReadonlyArr
   return `${text}${INDEX_PREFIX}${index.flat().join(" ")}\n`;
 }
 
-/** The text of a deferred section holding `compressed`, the module's code compressed with brotli. */
-export function deferredSectionText(compressed: Uint8Array): string {
+/** The text of a deferred section holding the module `code`: compressed with `compress` (brotli) when it is large. */
+export function deferredSectionText(code: string, compress: (bytes: Buffer) => Uint8Array): string {
+  const bytes = Buffer.from(code);
+  if (bytes.length < COMPRESS_FROM_BYTES) return `${BASE64} ${bytes.toString("base64")}`;
+  const compressed = compress(bytes);
   return `${BROTLI} ${Buffer.from(compressed.buffer, compressed.byteOffset, compressed.length).toString("base64")}`;
 }
 
-/** The brotli-compressed code a deferred section's text holds; undefined for an encoding this build does not read. */
-export function deferredSectionData(text: string): Buffer | undefined {
+/** The module's code a deferred section's text holds, `decompress` (brotli) undoing the build's compress; undefined for an encoding this build does not read. */
+export function deferredSectionSource(text: string, decompress: (data: Buffer) => Uint8Array): string | undefined {
   const [encoding, data] = text.split(" ");
-  return encoding === BROTLI && data !== undefined ? Buffer.from(data, "base64") : undefined;
+  if (data === undefined) return undefined;
+  if (encoding === BASE64) return Buffer.from(data, "base64").toString("utf8");
+  if (encoding !== BROTLI) return undefined;
+  const code = decompress(Buffer.from(data, "base64"));
+  return Buffer.from(code.buffer, code.byteOffset, code.length).toString("utf8");
 }
 
 /** A whole bundle's text taken apart by its index: the main code, and each deferred section's text by name. */

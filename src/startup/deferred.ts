@@ -10,7 +10,7 @@
 // Outside the bundle (tests, type checks) the ordinary require() and import() are used.
 import path from "node:path";
 import { bootHost } from "./boot-host.js";
-import { deferredSectionData, readSections } from "./bundle-format.js";
+import { deferredSectionSource, readSections } from "./bundle-format.js";
 import { compileCommonJs, type CodeCacheStore } from "./code-cache.js";
 import { CORE_MODULE_PREFIX, DEFERRED_CHUNK_PREFIX, type DeferredLibrary } from "./deferred-names.js";
 
@@ -91,7 +91,7 @@ function readSeaAsset(name: string): string | undefined {
 }
 
 /**
- * A deferred section holds its module compressed (src/startup/bundle-format.ts). The text decompressed is
+ * A deferred section holds its module encoded, a large one compressed (src/startup/bundle-format.ts). The text decoded is
  * handed to the code cache store, which keeps it for the next exec; the text it kept is used
  * instead of reading the section and decompressing it again: the store keeps it under this
  * build's id, a hash of every section's text, so it is this section's.
@@ -101,10 +101,9 @@ function readDeferredSource(name: string, store: CodeCacheStore | undefined): st
   if (kept !== undefined) return kept;
   const text = readSections(__filename, [name])?.get(name)?.toString("latin1");
   if (text === undefined) throw new Error(`the bundle ${__filename} has no deferred module ${name}; rebuild it with build.mjs`);
-  const data = deferredSectionData(text);
-  if (data === undefined) throw new Error(`the bundle ${__filename} holds deferred module ${name} in an encoding this build does not read; rebuild it with build.mjs`);
-  const zlib = require("node:zlib") as typeof import("node:zlib");
-  const source = zlib.brotliDecompressSync(data).toString("utf8");
+  // node:zlib is loaded only for a compressed section.
+  const source = deferredSectionSource(text, (data) => (require("node:zlib") as typeof import("node:zlib")).brotliDecompressSync(data));
+  if (source === undefined) throw new Error(`the bundle ${__filename} holds deferred module ${name} in an encoding this build does not read; rebuild it with build.mjs`);
   store?.decompressed(name, source);
   return source;
 }
