@@ -171,7 +171,7 @@ test("the bundle's index gives every section's bytes: the main code and each def
     const text = readSections(BUNDLE, [name])!.get(name)!.toString("latin1");
     assert.equal(text, bundle.slice(offset, offset + length), name);
     if (name === "main") assert.ok(bundle.slice(0, offset).endsWith("\n/*@credmux-main\n") && bundle.startsWith("\n*/", offset + length), "main: the block comment's body");
-    else assert.ok(bundle.slice(0, offset).endsWith(`\n//@credmux-deferred ${name} `) && /^br [A-Za-z0-9+/=]+$/.test(text) && bundle[offset + length] === "\n", `${name}: a whole line's ENCODING DATA`);
+    else assert.ok(bundle.slice(0, offset).endsWith(`\n//@credmux-deferred ${name} `) && /^(br|b64) [A-Za-z0-9+/=]+$/.test(text) && bundle[offset + length] === "\n", `${name}: a whole line's ENCODING DATA`);
   }
   assert.deepEqual([...readSections(BUNDLE, ["no-such-section"])!.keys()], []);
   const plain = path.join(tempDir(), "plain.cjs");
